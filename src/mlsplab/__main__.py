@@ -1,0 +1,3 @@
+from mlsplab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Command-line entry point: argument parsing only; the work happens in the experiment modules.
+
+Each subcommand lives in a module exposing ``add_arguments(parser)`` and ``main(args) -> int``.
+Only the module of the chosen subcommand is imported, so ``mlsplab --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from mlsplab import __version__
+from mlsplab.errors import MlsplabError
+
+# name -> (module, one-line help). Order is the order of the assignment.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "reproduce": ("mlsplab.experiments.reproduce",
+                  "run every experiment of the assignment and write the report"),
+    "embed": ("mlsplab.experiments.q1a_embeddings",
+              "Q1(a): word2vec embeddings, PCA to 2-D, scatter plots, clustering"),
+    "sentiment": ("mlsplab.experiments.q1_sentiment",
+                  "Q1(b-d): train an IMDB sentiment model (lstm-avg, lstm-attention, "
+                  "transformer)"),
+    "bench": ("mlsplab.experiments.bench", "benchmarks: `bench sentiment` (ours vs naive)"),
+    "tdnn": ("mlsplab.experiments.q2_tdnn",
+             "Q2: TDNN parameter count and manual backprop checked against autograd"),
+    "esc10": ("mlsplab.experiments.q3_esc10",
+              "Q3: ESC-10 CNN: optimizers, normalizations, ensembles"),
+    "convdense": ("mlsplab.experiments.q4_conv_dense",
+                  "Q4: conv layer vs dense layer: cost, and each as the other"),
+    "report": ("mlsplab.report.build", "rebuild the HTML/PDF report from existing results"),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlsplab",
+        description="Reproduce every experiment of the MLSP assignment and write the report.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mlsplab {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((a for a in argv if a in COMMANDS), None)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        if name == chosen:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
+    except MlsplabError as e:
+        print(f"mlsplab {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mlsplab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""What every experiment shares: common CLI flags, output folders, metrics files."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mlsplab import __version__
+from mlsplab.errors import MlsplabError
+from mlsplab.io import atomic_write_json, config_hash, read_json
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUT = "runs"
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
+    """Add ``--out``, ``--seed`` and (if ``data``) ``--data-dir`` to a subcommand."""
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
+                        help="results folder; each experiment writes <out>/<id>/")
+    parser.add_argument("--seed", type=int, default=0, help="seed for splits, init and batches")
+    if data:
+        parser.add_argument("--data-dir", type=Path, default=None,
+                            help="folder with the data files (default: $MLSPLAB_DATA_DIR, "
+                                 "../shared/data beside the repo, ~/.cache/mlsplab)")
+
+
+def experiment_dir(out: str | Path, experiment_id: str) -> Path:
+    """``<out>/<experiment_id>/``, created; a clear error if it cannot be written."""
+    path = Path(out) / experiment_id
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise MlsplabError(f"--out {out}: cannot write {path} ({e.strerror})") from e
+    return path
+
+
+def run_info() -> dict[str, Any]:
+    """Versions and machine facts recorded with every result."""
+    from mlsplab.runtime import cpu_name
+
+    return {
+        "mlsplab_version": __version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "cpu": cpu_name(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def write_metrics(exp_dir: str | Path, experiment_id: str, config: dict[str, Any],
+                  metrics: dict[str, Any]) -> Path:
+    """Write ``<exp_dir>/metrics.json``: id, config, its hash, run info, then ``metrics``."""
+    doc = {"experiment": experiment_id, "config": config, "config_hash": config_hash(config),
+           "run_info": run_info(), **metrics}
+    return atomic_write_json(Path(exp_dir) / "metrics.json", doc)
+
+
+def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, Any] | None:
+    """The existing metrics of a finished run with this exact config, else None."""
+    path = Path(exp_dir) / "metrics.json"
+    if not path.exists():
+        return None
+    try:
+        doc = read_json(path)
+    except MlsplabError as e:
+        log.warning("%s; recomputing", e)
+        return None
+    if doc.get("config_hash") != config_hash(config):
+        log.info("%s is from another configuration; recomputing", path)
+        return None
+    return doc
+

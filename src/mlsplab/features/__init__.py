@@ -1,0 +1,1 @@
+"""Features: text tokenizer and word vectors; audio log-mel spectrograms."""
