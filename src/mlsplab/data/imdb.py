@@ -127,13 +127,27 @@ def load_imdb(path: str | os.PathLike) -> ImdbReviews:
     return ImdbReviews(texts, np.asarray(labels, dtype=np.int64), path)
 
 
+def default_split_sizes(n_reviews: int) -> tuple[int, int]:
+    """``(n_train, n_test)``: the assignment's 40000/5000 for the 50,000-review file; for a
+    file of another size, the same 80 % / 10 % proportions (logged as a deviation)."""
+    if n_reviews == N_TRAIN + 2 * N_TEST:
+        return N_TRAIN, N_TEST
+    n_train, n_test = round(0.8 * n_reviews), round(0.1 * n_reviews)
+    log.warning("%d reviews, not 50000: splitting 80/10/10 -> %d train, %d test, %d val",
+                n_reviews, n_train, n_test, n_reviews - n_train - n_test)
+    return n_train, n_test
+
+
 def split_imdb(
-    n_reviews: int, seed: int, *, n_train: int = N_TRAIN, n_test: int = N_TEST
+    n_reviews: int, seed: int, *, n_train: int | None = None, n_test: int | None = None
 ) -> ImdbSplit:
     """Seeded random split: ``n_train`` train, ``n_test`` test, the rest validation.
 
+    By default the assignment's 40000 / 5000 / 5000 (see :func:`default_split_sizes`).
     The same ``(n_reviews, seed, n_train, n_test)`` always gives the same indices.
     """
+    if n_train is None or n_test is None:
+        n_train, n_test = default_split_sizes(n_reviews)
     if n_train <= 0 or n_test <= 0 or n_train + n_test >= n_reviews:
         raise MlsplabError(
             f"cannot split {n_reviews} reviews into n_train={n_train}, n_test={n_test} "
