@@ -1,0 +1,1 @@
+"""The report: reads metrics.json files only; never recomputes a number."""
