@@ -75,6 +75,7 @@ class TrainResult:
     best_epoch: int  # epoch (1-based) with the lowest validation loss
     best_state: dict[str, torch.Tensor]  # model weights at best_epoch
     stopped_early: bool
+    finished: bool = True  # False: stopped at the deadline; the checkpoint resumes the run
 
 
 class _StopRequested(Exception):
@@ -121,6 +122,7 @@ def fit(
     seed: int = 0,
     progress: bool = True,
     desc: str = "train",
+    deadline: float | None = None,
 ) -> TrainResult:
     """Train ``model`` for ``config.epochs`` epochs, resuming from ``checkpoint_path`` if present.
 
@@ -140,6 +142,9 @@ def fit(
         The experiment's config; a checkpoint from a different one is refused.
     seed : int
         Seeds torch's RNG (dropout) at the start of a fresh run.
+    deadline : float, optional
+        Wall-clock time (``time.time()``) at which to stop: the state is checkpointed and the
+        result comes back with ``finished=False``; calling again resumes where it stopped.
 
     Returns
     -------
@@ -198,7 +203,7 @@ def fit(
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)} \
         if in_main else {}
     stopped_early = False
-    epoch = start_epoch
+    past_deadline = False
     try:
         for epoch in range(start_epoch, config.epochs + 1):
             if _patience_exhausted(history, best, config):
@@ -224,14 +229,24 @@ def fit(
                 bar.update(1)
                 bar.set_postfix(loss=f"{sums['loss'] / max(sums['n'], 1):.4f}")
                 now = time.monotonic()
-                if stop["requested"] or now - last_save > config.checkpoint_every_s:
+                past_deadline = deadline is not None and time.time() >= deadline
+                if stop["requested"] or past_deadline or (
+                        now - last_save > config.checkpoint_every_s):
                     sums["seconds"] += now - t0
                     t0 = now
                     save(epoch, b + 1)
                     last_save = now
                     if stop["requested"]:
                         raise _StopRequested
+                    if past_deadline:
+                        break
             bar.close()
+            if past_deadline:
+                if b + 1 < len(batches):
+                    log.info("%s: deadline reached in epoch %d at batch %d/%d; checkpoint "
+                             "saved", desc, epoch, b + 1, len(batches))
+                    break
+                past_deadline = False  # it was the epoch's last batch: finish the epoch
             sums["seconds"] += time.monotonic() - t0
             val = _evaluate(model, evaluate)
             row = {
@@ -259,6 +274,10 @@ def fit(
             save(epoch + 1, 0)
             if stop["requested"]:
                 raise _StopRequested
+            if deadline is not None and time.time() >= deadline and epoch < config.epochs:
+                past_deadline = True
+                log.info("%s: deadline reached after epoch %d; checkpoint saved", desc, epoch)
+                break
     except _StopRequested:
         raise MlsplabError(
             f"training stopped by signal; progress saved in {ckpt_path}: run the same command "
@@ -267,7 +286,8 @@ def fit(
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    return TrainResult(history, best["epoch"], best_state, stopped_early)
+    finished = not past_deadline
+    return TrainResult(history, best["epoch"], best_state, stopped_early, finished)
 
 
 def _patience_exhausted(history: list[dict[str, float]], best: dict[str, float],

@@ -67,7 +67,11 @@ def write_metrics(exp_dir: str | Path, experiment_id: str, config: dict[str, Any
 
 
 def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, Any] | None:
-    """The existing metrics of a finished run with this exact config, else None."""
+    """The existing metrics of a finished run with this exact config, else None.
+
+    A metrics file marked ``"complete": false`` (training stopped at a time budget) counts as
+    unfinished, so the caller resumes it from its checkpoint.
+    """
     path = Path(exp_dir) / "metrics.json"
     if not path.exists():
         return None
@@ -78,6 +82,8 @@ def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, A
         return None
     if doc.get("config_hash") != config_hash(config):
         log.info("%s is from another configuration; recomputing", path)
+        return None
+    if doc.get("complete") is False:  # a run stopped at a deadline: resume it
         return None
     return doc
 
