@@ -1,0 +1,75 @@
+"""The report is built from metrics.json files only and contains every section."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from mlsplab.errors import MlsplabError  # noqa: E402
+from mlsplab.experiments.common import experiment_dir, write_metrics  # noqa: E402
+from mlsplab.report.build import build_report  # noqa: E402
+from mlsplab.report.sections import QUICK_BANNER, SECTIONS  # noqa: E402
+
+
+def _fake_result(out: Path, exp_id: str, acc: float, quick: bool) -> None:
+    d = experiment_dir(out, exp_id)
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [1.0, 0.5, 0.25])
+    fig.savefig(d / "loss_curves.png", dpi=50)
+    plt.close(fig)
+    write_metrics(d, exp_id, {"epochs": 3}, {
+        "quick": quick, "test_accuracy": acc, "deviations": ["a stated deviation"],
+        "summary": [f"{exp_id} measured sentence"],
+        "tables": [{"title": "per seed", "header": ["seed", "acc"], "rows": [[0, acc]]}]})
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(str(path)).pages]
+
+
+def test_report_has_every_section_and_the_numbers(tmp_path: Path) -> None:
+    _fake_result(tmp_path, "q3a-adam", 0.7125, quick=False)
+    _fake_result(tmp_path, "q1b-lstm-avg", 0.8831, quick=False)
+    paths = build_report(tmp_path)
+    page = paths["html"].read_text()
+    pages = _pdf_pages(paths["pdf"])
+    text = "\n".join(pages)
+    for section in SECTIONS:
+        key = section.title.split(":")[0]
+        assert key in page and key in text, key
+    assert "71.2 %" in page and "88.3 %" in page  # read from metrics, formatted
+    assert "q3a-adam measured sentence" in text
+    assert "a stated deviation" in page
+    assert "QUICK MODE" not in page  # nothing ran in quick mode
+    # questions with no results say so rather than inventing numbers
+    assert "No results yet" in page
+
+
+def test_quick_results_mark_every_pdf_page(tmp_path: Path) -> None:
+    _fake_result(tmp_path, "q3a-adam", 0.5, quick=True)
+    paths = build_report(tmp_path)
+    pages = _pdf_pages(paths["pdf"])
+    assert len(pages) >= 2
+    assert all("QUICK MODE" in page for page in pages)
+    assert html.escape(QUICK_BANNER) in paths["html"].read_text()
+
+
+def test_corrupt_metrics_file_is_skipped_not_fatal(tmp_path: Path) -> None:
+    _fake_result(tmp_path, "q3a-adam", 0.5, quick=False)
+    (tmp_path / "q4-conv-dense").mkdir()
+    (tmp_path / "q4-conv-dense" / "metrics.json").write_text("{not json")
+    paths = build_report(tmp_path)
+    assert paths["pdf"].stat().st_size > 0
+
+
+def test_missing_results_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(MlsplabError, match="no such results folder"):
+        build_report(tmp_path / "nope")
