@@ -51,7 +51,8 @@ def _sentiment_step(key: str) -> Step:
     def run(a: argparse.Namespace) -> Any:
         return _module("q1_sentiment").run(
             model, a.out, data_dir=a.data_dir, seed=a.seed, quick=a.quick, epochs=a.epochs,
-            max_tokens=a.max_tokens, device=a.device, precision=a.precision)
+            max_tokens=a.max_tokens, device=a.device, precision=a.precision,
+            deadline=a.deadline)
 
     def estimate(a: argparse.Namespace) -> float | None:
         return _module("q1_sentiment").estimate_seconds(
@@ -221,6 +222,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pretrained", type=Path, default=None,
                         help="word vectors to load (word2vec/GloVe/fastText/.kv) instead of "
                              "pretraining word2vec")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="HOURS",
+                        help="stop IMDB training cleanly after this many hours (checkpointed; "
+                             "the report states the epochs reached; rerun to continue)")
     parser.add_argument("--no-estimate", action="store_true",
                         help="skip the short timing probe that estimates the full run")
 
@@ -232,5 +236,8 @@ def main(args: argparse.Namespace) -> int:
         raise MlsplabError(f"--max-tokens={args.max_tokens} must be >= 1")
     if args.seeds < 1:
         raise MlsplabError(f"--seeds={args.seeds} must be >= 1")
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise MlsplabError(f"--time-budget={args.time_budget} must be > 0 hours")
+    args.deadline = time.time() + 3600 * args.time_budget if args.time_budget else None
     reproduce(args)
     return 0
