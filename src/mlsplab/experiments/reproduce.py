@@ -52,7 +52,7 @@ def _sentiment_step(key: str) -> Step:
         return _module("q1_sentiment").run(
             model, a.out, data_dir=a.data_dir, seed=a.seed, quick=a.quick, epochs=a.epochs,
             max_tokens=a.max_tokens, device=a.device, precision=a.precision,
-            deadline=a.deadline)
+            deadline=_sentiment_deadline(a, key))
 
     def estimate(a: argparse.Namespace) -> float | None:
         return _module("q1_sentiment").estimate_seconds(
@@ -61,6 +61,15 @@ def _sentiment_step(key: str) -> Step:
 
     exp_id = {"q1b": "q1b-lstm-avg", "q1c": "q1c-lstm-attention", "q1d": "q1d-transformer"}[key]
     return Step(key, (exp_id,), run, estimate)
+
+
+def _sentiment_deadline(a: argparse.Namespace, key: str) -> float | None:
+    """This model's share of ``--time-budget``: what is left, split equally among the
+    sentiment models still to run (a model that finishes early leaves its time to the next)."""
+    if a.budget_end is None:
+        return None
+    later = [k for k in a.sentiment_keys if k >= key]
+    return time.time() + max(a.budget_end - time.time(), 0.0) / max(len(later), 1)
 
 
 def _run_comparison(a: argparse.Namespace) -> Any:
@@ -223,8 +232,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="word vectors to load (word2vec/GloVe/fastText/.kv) instead of "
                              "pretraining word2vec")
     parser.add_argument("--time-budget", type=float, default=None, metavar="HOURS",
-                        help="stop IMDB training cleanly after this many hours (checkpointed; "
-                             "the report states the epochs reached; rerun to continue)")
+                        help="hours of IMDB training in all, shared by the sentiment models; "
+                             "training stops cleanly at its share (checkpointed, the report "
+                             "states the epochs reached; rerun to continue)")
     parser.add_argument("--no-estimate", action="store_true",
                         help="skip the short timing probe that estimates the full run")
 
@@ -238,6 +248,7 @@ def main(args: argparse.Namespace) -> int:
         raise MlsplabError(f"--seeds={args.seeds} must be >= 1")
     if args.time_budget is not None and args.time_budget <= 0:
         raise MlsplabError(f"--time-budget={args.time_budget} must be > 0 hours")
-    args.deadline = time.time() + 3600 * args.time_budget if args.time_budget else None
+    args.budget_end = time.time() + 3600 * args.time_budget if args.time_budget else None
+    args.sentiment_keys = [s.key for s in select_steps(args.only) if s.key in SENTIMENT_MODELS]
     reproduce(args)
     return 0
