@@ -68,7 +68,7 @@ def _sentiment_deadline(a: argparse.Namespace, key: str) -> float | None:
     sentiment models still to run (a model that finishes early leaves its time to the next)."""
     if a.budget_end is None:
         return None
-    later = [k for k in a.sentiment_keys if k >= key]
+    later = a.sentiment_keys[a.sentiment_keys.index(key):]
     return time.time() + max(a.budget_end - time.time(), 0.0) / max(len(later), 1)
 
 
