@@ -188,12 +188,26 @@ def _best_time(fn, repeats: int) -> float:
 
 
 def measure_forward(spec: ConvSpec, *, repeats: int = 5, batch: int = 1,
-                    max_dense_bytes: int = MAX_DENSE_BYTES, seed: int = 0) -> dict[str, object]:
+                    max_dense_bytes: int = MAX_DENSE_BYTES, seed: int = 0, threads: int = 1
+                    ) -> dict[str, object]:
     """Best-of-``repeats`` forward time (s) of the conv and of its dense equivalent on this CPU.
 
     The dense layer is only built when its fp32 weight fits in ``max_dense_bytes``; otherwise
     ``dense_seconds`` is None and ``dense_materialised`` False (the formula numbers still hold).
+    Timed with ``threads`` intra-op threads (default 1: on a shared 2-core machine two threads
+    made a 4x7x7 conv take 25 ms instead of 30 us, waiting on descheduled workers).
     """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _measure_forward(spec, repeats=repeats, batch=batch,
+                                max_dense_bytes=max_dense_bytes, seed=seed)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _measure_forward(spec: ConvSpec, *, repeats: int, batch: int, max_dense_bytes: int,
+                     seed: int) -> dict[str, object]:
     gen = torch.Generator().manual_seed(seed)
     cost = conv_cost(spec)
     x = torch.randn(batch, spec.in_channels, *spec.input_size, generator=gen)  # (B, C_in, H, W)
@@ -384,3 +398,15 @@ def check_dense_as_conv(input_shape: tuple[int, int, int], out_features: int, *,
             "whole_input_conv_kernel": [H, W],
             "whole_input_conv_max_abs_err": float((full - ref).abs().max()),
             "conv1x1_max_abs_err": float((one - ref).abs().max()), "output_scale": scale}
+
+
+def time_forward(module: nn.Module, x: torch.Tensor, *, repeats: int = 5, threads: int = 1
+                 ) -> float:
+    """Best-of-``repeats`` seconds of ``module(x)`` under ``torch.no_grad`` with ``threads``."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            return _best_time(lambda: module(x), repeats)
+    finally:
+        torch.set_num_threads(previous)
