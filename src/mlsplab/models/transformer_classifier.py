@@ -1,0 +1,85 @@
+"""Q1(d): one transformer encoder layer over frozen word2vec vectors, masked average pooling,
+one linear output (a logit, trained with BCE-with-logits).
+
+"A single transformer encoder layer with 256 hidden dimensions" is read as model width
+d_model = 256: the 100-d word vectors are projected to 256, sinusoidal positions are added
+(Vaswani et al. 2017, sec. 3.5), then one ``nn.TransformerEncoderLayer`` with 4 heads of 64
+dims and a 1024-wide feed-forward block (the 4x ratio of the original Transformer), post-norm,
+GELU. Padded keys are excluded from attention with ``src_key_padding_mask`` and padded
+positions from the average, so padding never changes the output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from mlsplab.models.pooling import length_mask, masked_mean
+
+
+@dataclass
+class TransformerConfig:
+    embed_dim: int = 100  # word2vec vector size (frozen input features)
+    d_model: int = 256  # the assignment's 256 hidden dimensions
+    n_heads: int = 4  # 4 heads x 64 dims
+    ff_dim: int = 1024  # feed-forward width, 4 x d_model
+    dropout: float = 0.1  # inside the encoder layer and before the classifier
+    max_len: int = 4096  # longest sequence the positional table covers
+
+
+def sinusoidal_positions(max_len: int, dim: int) -> torch.Tensor:
+    """Fixed sinusoidal position encodings, shape (max_len, dim)."""
+    pos = torch.arange(max_len, dtype=torch.float32)[:, None]  # (L, 1)
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    pe = torch.zeros(max_len, dim)
+    pe[:, 0::2] = torch.sin(pos * freq)  # (L, dim/2)
+    pe[:, 1::2] = torch.cos(pos * freq)
+    return pe
+
+
+class TransformerClassifier(nn.Module):
+    """Binary sentiment classifier: embeddings -> Linear 100->256 + positions -> encoder layer
+    -> masked mean -> Linear -> logit.
+
+    Parameters
+    ----------
+    config : TransformerConfig
+    embeddings : Tensor of shape (vocab_size, embed_dim)
+        Frozen word vectors (non-persistent buffer; row 0 is padding).
+    """
+
+    def __init__(self, config: TransformerConfig, embeddings: torch.Tensor):
+        super().__init__()
+        assert embeddings.shape[1] == config.embed_dim, (embeddings.shape, config.embed_dim)
+        self.config = config
+        self.register_buffer("embeddings", embeddings.float(), persistent=False)
+        self.register_buffer("positions", sinusoidal_positions(config.max_len, config.d_model),
+                             persistent=False)
+        self.input_proj = nn.Linear(config.embed_dim, config.d_model)
+        self.encoder = nn.TransformerEncoderLayer(
+            config.d_model, config.n_heads, dim_feedforward=config.ff_dim,
+            dropout=config.dropout, activation="gelu", batch_first=True)
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.d_model, 1)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) for padded ``ids`` (B, T) with real ``lengths`` (B,)."""
+        B, T = ids.shape
+        assert T <= self.config.max_len, f"sequence of {T} tokens > max_len {self.config.max_len}"
+        x = nn.functional.embedding(ids, self.embeddings)  # (B, T) -> (B, T, E)
+        x = self.input_proj(x) + self.positions[:T]  # (B, T, D) + (T, D)
+        mask = length_mask(lengths, T, ids.device)  # (B, T), True at real tokens
+        h = self.encoder(x, src_key_padding_mask=~mask)  # (B, T, D); True = ignore this key
+        pooled = masked_mean(h, mask)  # (B, T, D) -> (B, D)
+        return self.head(self.drop(pooled)).squeeze(-1)  # (B, 1) -> (B,)
+
+    def flops_per_token(self, mean_len: float) -> float:
+        """Forward FLOPs per real token at average sequence length ``mean_len``: the input
+        projection, Q/K/V/output projections, attention scores and weighted sum over
+        ``mean_len`` keys, and the feed-forward block (2 FLOPs per multiply-add)."""
+        c = self.config
+        return (2 * c.embed_dim * c.d_model + 4 * 2 * c.d_model ** 2
+                + 2 * 2 * mean_len * c.d_model + 2 * 2 * c.d_model * c.ff_dim)
