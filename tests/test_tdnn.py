@@ -104,7 +104,8 @@ def test_gradient_descent_step_lowers_the_loss():
     targets = torch.randint(3, (output_frames(20, config.layer_contexts)[1],))
     cache = manual_forward(weights, bias, x, config.layer_contexts)
     loss = manual_loss(cache, targets)
-    assert loss == pytest.approx(float(sequence_loss(model(x[None]), targets[None]).detach()), rel=1e-12)
+    reference = float(sequence_loss(model(x[None]), targets[None]).detach())
+    assert loss == pytest.approx(reference, rel=1e-12)
     gw, gb = manual_backward(weights, bias, cache, targets, config.layer_contexts)
     new_w, new_b = gradient_descent_step(weights, bias, gw, gb, 1e-3)
     assert torch.equal(new_w[0], weights[0] - 1e-3 * gw[0])
@@ -138,7 +139,8 @@ def test_cli_prints_tables_and_writes_metrics(tmp_path, capsys):
     assert rc == 0
     assert "5*5*16" in out and "PASS" in out and "receptive field: t-6 .. t+7" in out
     doc = json.loads((tmp_path / "q2-tdnn" / "metrics.json").read_text())
-    assert doc["total_params"] == doc["total_params_closed_form"] == 5 * 5 * 16 + 2 * 2 * 16 * 16 + 16 * 4 + 4
+    expected = 5 * 5 * 16 + 2 * 2 * 16 * 16 + 16 * 4 + 4
+    assert doc["total_params"] == doc["total_params_closed_form"] == expected
     assert doc["quick"] is True and doc["summary"] and doc["deviations"]
     assert len(doc["random_architectures"]) == 5 and doc["gradient_check_passed"]
 

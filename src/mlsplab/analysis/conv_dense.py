@@ -123,7 +123,8 @@ def conv_cost(spec: ConvSpec) -> dict[str, object]:
 
     Notes
     -----
-    conv: ``params = C_out (C_in/g) k_h k_w + C_out``, ``MACs = C_out H_out W_out (C_in/g) k_h k_w``.
+    conv: ``params = C_out (C_in/g) k_h k_w + C_out``,
+    ``MACs = C_out H_out W_out (C_in/g) k_h k_w``.
     dense: ``params = N_in N_out + N_out``, ``MACs = N_in N_out`` with ``N_in = C_in H W`` and
     ``N_out = C_out H_out W_out``. Max-pooling has no parameters and no MACs (it does
     ``C_out H_p W_p (p_h p_w - 1)`` comparisons) and is the same after either layer.

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 Contexts = tuple[tuple[int, ...], ...]
 
-DEFAULT_CONTEXTS: Contexts = ((-2, -1, 0, 1, 2), (-1, 2), (-3, 3))  # Peddinti et al. 2015, layers 1-3
+# The first three layer contexts of Peddinti et al. (2015)
+DEFAULT_CONTEXTS: Contexts = ((-2, -1, 0, 1, 2), (-1, 2), (-3, 3))
 
 
 def parse_contexts(text: str, *, flag: str = "--contexts") -> Contexts:
@@ -178,7 +179,8 @@ def count_parameters(config: TDNNConfig) -> list[dict[str, object]]:
         bias = dims[l] if (is_out and config.output_bias) else 0
         rows.append({"layer": l, "kind": "output (softmax)" if is_out else "hidden (ReLU)",
                      "context": list(ctx), "in_dim": dims[l - 1], "out_dim": dims[l],
-                     "formula": f"{len(ctx)}*{dims[l - 1]}*{dims[l]}" + (f"+{bias}" if bias else ""),
+                     "formula": f"{len(ctx)}*{dims[l - 1]}*{dims[l]}"
+                                + (f"+{bias}" if bias else ""),
                      "weights": weights, "bias": bias, "params": weights + bias})
     return rows
 
@@ -390,7 +392,8 @@ def gradient_check(config: TDNNConfig, *, n_frames: int, seed: int = 0, fd_entri
             W.copy_(torch.randn(W.shape, generator=gen, dtype=torch.float64)
                     * (2.0 / (W.shape[0] * W.shape[2])) ** 0.5)
         if model.bias is not None:
-            model.bias.copy_(0.1 * torch.randn(model.bias.shape, generator=gen, dtype=torch.float64))
+            model.bias.copy_(0.1 * torch.randn(model.bias.shape, generator=gen,
+                                               dtype=torch.float64))
     x = torch.randn(n_frames, config.input_dim, generator=gen, dtype=torch.float64)
     targets = torch.randint(config.classes, (n_out,), generator=gen)
 
@@ -444,7 +447,8 @@ def random_config(rng: np.random.Generator) -> tuple[TDNNConfig, int]:
     offsets in [-4, 4], random widths, output context and output bias.
     """
     def ctx() -> tuple[int, ...]:
-        return tuple(int(c) for c in rng.choice(np.arange(-4, 5), rng.integers(1, 5), replace=False))
+        offsets = rng.choice(np.arange(-4, 5), rng.integers(1, 5), replace=False)
+        return tuple(int(c) for c in offsets)
 
     config = TDNNConfig(input_dim=int(rng.integers(2, 7)),
                         contexts=tuple(ctx() for _ in range(rng.integers(1, 4))),

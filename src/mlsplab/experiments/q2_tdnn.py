@@ -22,6 +22,7 @@ from mlsplab.analysis.tdnn import (DEFAULT_CONTEXTS, UPDATE_RULES, Contexts, TDN
                                    manual_loss, output_frames, parse_contexts, random_config,
                                    receptive_field, TDNN)
 from mlsplab.errors import MlsplabError
+from mlsplab.io import atomic_write
 from mlsplab.experiments.common import (add_common_args, experiment_dir, finished_metrics,
                                         write_metrics)
 from mlsplab.seeding import set_seed
@@ -59,6 +60,43 @@ def _gd_step_check(config: TDNNConfig, n_frames: int, seed: int) -> dict[str, An
     new_w, new_b = gradient_descent_step(weights, bias, gw, gb, GD_LR)
     after = manual_loss(manual_forward(new_w, new_b, x, config.layer_contexts), targets)
     return {"lr": GD_LR, "loss_before": before, "loss_after": after, "decreased": after < before}
+
+
+def plot_connections(contexts: Contexts, path: Path) -> Path:
+    """Draw which frames of each layer one output frame depends on (the missing figure).
+
+    Rows are layers (input at the bottom), columns frame offsets relative to the output frame;
+    lines are the connections with their offset, as in Peddinti et al. (2015), Fig. 1.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    L = len(contexts)
+    field = receptive_field(contexts)
+    lo, hi = int(field["first_offset"]), int(field["last_offset"])
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * (hi - lo + 1) + 2), 1.2 * L + 1.5))
+    used = {L: {0}}  # layer -> offsets (relative to the output frame) that are connected
+    for l in range(L, 0, -1):
+        used[l - 1] = set()
+        for u in sorted(used[l]):
+            for c in contexts[l - 1]:
+                ax.plot([u, u + c], [l, l - 1], color="tab:blue", lw=0.8, alpha=0.6)
+                used[l - 1].add(u + c)
+    for l in range(L + 1):
+        ax.scatter(range(lo, hi + 1), [l] * (hi - lo + 1), s=18, color="lightgray", zorder=2)
+        ax.scatter(sorted(used[l]), [l] * len(used[l]), s=30, color="black", zorder=3)
+    labels = ["input x"] + [f"{'output' if l == L else f'layer {l}'}: "
+                            f"{{{','.join(map(str, contexts[l - 1]))}}}" for l in range(1, L + 1)]
+    ax.set_yticks(range(L + 1), labels)
+    ax.set_xticks(range(lo, hi + 1))
+    ax.set_xlabel("frame offset relative to the output frame t")
+    ax.set_title(f"TDNN connections of one output frame: receptive field t{lo:+d}..t{hi:+d}")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    plt.close(fig)
+    return path
 
 
 def run(out: str | Path, *, seed: int = 0, quick: bool = False, input_dim: int = 13,
@@ -112,7 +150,8 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False, input_dim: int =
     t0 = time.perf_counter()
 
     layers = count_parameters(net)
-    numel = {f"W{l}": int(W.numel()) for l, W in enumerate(TDNN(net, dtype=torch.float64).weights, 1)}
+    weights = TDNN(net, dtype=torch.float64).weights
+    numel = {f"W{l}": int(W.numel()) for l, W in enumerate(weights, 1)}
     for row in layers:
         row["numel"] = numel[f"W{row['layer']}"] + row["bias"]
     total_numel = sum(p.numel() for p in TDNN(net).parameters())
@@ -138,10 +177,12 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False, input_dim: int =
     all_fd = max([err_fd] + [r["max_rel_err_fd"] for r in random_checks])
     passed = all_auto <= AUTOGRAD_TOL and all_fd <= FD_TOL
     gd = _gd_step_check(net, n_frames, seed)
+    figure = plot_connections(net.layer_contexts, exp_dir / "tdnn_connections.png")
     total = closed_form_total(net)
 
     summary = [
-        f"The TDNN with contexts {_contexts_text(net.contexts)} (output {list(net.output_context)}),"
+        f"The TDNN with contexts {_contexts_text(net.contexts)} "
+        f"(output {list(net.output_context)}),"
         f" input {input_dim}, hidden {hidden}, {classes} classes has {total:,} learnable "
         f"parameters by the closed form sum_l |C_l| d_(l-1) d_l"
         + (f" + {classes} output biases" if output_bias else "")
@@ -186,6 +227,7 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False, input_dim: int =
         "gradient_check_passed": passed,
         "update_rules": UPDATE_RULES,
         "gd_step": gd,
+        "figures": {"connections": figure.name},
         "seconds": time.perf_counter() - t0,
         "summary": summary,
     }

@@ -23,6 +23,7 @@ from mlsplab.analysis.conv_dense import (MAX_DENSE_BYTES, ConvSpec, check_conv_a
                                          measure_forward, sparse_stats_formula, time_forward,
                                          torch_counts)
 from mlsplab.errors import MlsplabError
+from mlsplab.io import atomic_write
 from mlsplab.experiments.common import (add_common_args, experiment_dir, finished_metrics,
                                         write_metrics)
 from mlsplab.runtime import cpu_name
@@ -90,7 +91,8 @@ def random_sparse_checks(seed: int, n: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _layer_row(spec: ConvSpec, *, seed: int, quick: bool) -> dict[str, Any]:
+def _layer_row(spec: ConvSpec, timing: dict[str, Any], *, seed: int, quick: bool
+               ) -> dict[str, Any]:
     cost = conv_cost(spec)
     counts = torch_counts(spec)
     cost["torch"] = counts
@@ -105,7 +107,7 @@ def _layer_row(spec: ConvSpec, *, seed: int, quick: bool) -> dict[str, Any]:
     else:
         sparse = {**check_conv_as_sparse(spec, seed=seed), "materialised": True}
     cost["sparse_view"] = sparse
-    cost["timing"] = measure_forward(spec, repeats=TIMING_REPEATS, seed=seed)
+    cost["timing"] = timing
     return cost
 
 
@@ -133,6 +135,39 @@ def timing_examples(quick: bool) -> list[ConvSpec]:
     if not quick:
         specs.append(ConvSpec(3, 16, (32, 32), kernel=3, name="3x32x32 -> 16 ch"))
     return specs
+
+
+def plot_costs(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Log-scale bars: parameters, MACs and forward time of each conv and its dense equivalent."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["name"] for r in rows]
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    panels = [("parameters", lambda r, k: r[k]["params"]),
+              ("MACs per example", lambda r, k: r[k]["macs"]),
+              ("forward seconds (1 thread)", lambda r, k: r["timing"][f"{k}_seconds"])]
+    for ax, (title, get) in zip(axes, panels):
+        for shift, kind, color in ((-0.2, "conv", "tab:blue"), (0.2, "dense", "tab:orange")):
+            values = [get(r, kind) for r in rows]
+            ax.bar(x[[v is not None for v in values]] + shift,
+                   [v for v in values if v is not None], width=0.4, color=color, label=kind)
+            for xi, v in zip(x, values):
+                if v is None:  # x in data units, y in axes units: just above the bottom
+                    ax.text(xi + shift, 0.03, "not built", transform=ax.get_xaxis_transform(),
+                            rotation=90, ha="center", va="bottom", fontsize=8)
+        ax.set_yscale("log")
+        ax.set_xticks(x, names, rotation=15, fontsize=8)
+        ax.set_title(title)
+    axes[0].legend()
+    fig.suptitle("Conv layer vs the dense layer with the same input and output sizes")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    plt.close(fig)
+    return path
 
 
 def run(out: str | Path, *, seed: int = 0, quick: bool = False) -> dict[str, Any]:
@@ -167,7 +202,10 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False) -> dict[str, Any
     flattened = int(np.prod(flat_shape))
     torch_flat = _torch_flattened_size()
     log.info("ESC-10 layers: %s -> flattened %d", [c.name for c in convs], flattened)
-    layers = [_layer_row(spec, seed=seed, quick=quick) for spec in convs]
+    # Time everything before building the big sparse matrices: freeing those raises glibc's
+    # dynamic mmap threshold, after which conv1's 4 MiB output is no longer freshly mapped,
+    # zeroed pages (measured ~7 ms -> ~0.6 ms; MALLOC_MMAP_THRESHOLD_=64MiB has the same effect).
+    timings = [measure_forward(spec, repeats=TIMING_REPEATS, seed=seed) for spec in convs]
     fc = _fc_row(flat_shape, seed=seed)
     examples = []
     for spec in timing_examples(quick):
@@ -175,7 +213,9 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False) -> dict[str, Any
         row["torch"] = torch_counts(spec)
         row["timing"] = measure_forward(spec, repeats=TIMING_REPEATS, seed=seed)
         examples.append(row)
+    layers = [_layer_row(spec, t, seed=seed, quick=quick) for spec, t in zip(convs, timings)]
     sparse_checks = random_sparse_checks(seed, 4 if quick else 8)
+    figure = plot_costs(layers + examples, exp_dir / "conv_vs_dense.png")
 
     summary = []
     for row in layers:
@@ -222,7 +262,8 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False) -> dict[str, Any
             "built; their parameters and MACs come from the formula, checked against torch "
             "modules on the meta device.",
             "Forward times are single-threaded, batch 1, best of "
-            f"{TIMING_REPEATS}, because the 2-core machine is shared.",
+            f"{TIMING_REPEATS}, because the 2-core machine is shared; they include allocating "
+            "the output, which for conv1 (4 MiB) is most of the time in a fresh process.",
         ] + (["quick: the ESC-10 layers' sparse matrices are counted by formula, not built."]
              if quick else []),
         "cpu": cpu_name(),
@@ -236,6 +277,7 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False) -> dict[str, Any
         "all_formulas_match_torch": all(r["formula_matches_torch"] for r in layers)
         and flattened == torch_flat,
         "all_sparse_exact": all_exact,
+        "figures": {"costs": figure.name},
         "seconds": time.perf_counter() - t0,
         "summary": summary,
     }
@@ -290,10 +332,20 @@ def _ms(seconds: float | None) -> str:
     return "not built" if seconds is None else f"{seconds * 1e3:.3f} ms"
 
 
+def _geometry(spec: dict[str, Any]) -> str:
+    """``s2x2 p1x1 d1x1 g1``: stride, padding, dilation, groups."""
+    return " ".join(f"{k[0]}{'x'.join(map(str, spec[k]))}"
+                    for k in ("stride", "padding", "dilation")) + f" g{spec['groups']}"
+
+
+def _shape(shape: list[int]) -> str:
+    return "x".join(map(str, shape))
+
+
 def _cost_table(rows: list[dict[str, Any]]) -> str:
     lines = []
     for r in rows:
-        shape = f"{'x'.join(map(str, r['input_shape']))}->{'x'.join(map(str, r['conv_output_shape']))}"
+        shape = f"{_shape(r['input_shape'])}->{_shape(r['conv_output_shape'])}"
         tm = r.get("timing", {})
         for kind in ("conv", "dense"):
             c = r[kind]
@@ -326,10 +378,8 @@ def main(args: argparse.Namespace) -> int:
                    else "formula only"] for r in doc["layers"]],
                  ["layer", "W shape", "nnz", "density", "distinct", "kernel weights",
                   "max |W x - conv x|"]))
-    print(_table([[r["name"], "x".join(map(str, r["matrix_shape"])),
-                   " ".join(f"{k[0]}{'x'.join(map(str, r['spec'][k]))}"
-                            for k in ("stride", "padding", "dilation")) + f" g{r['spec']['groups']}", r["nnz"], f"{r['density']:.3f}",
-                   r["distinct_values"], r["exact_integer_match"],
+    print(_table([[r["name"], "x".join(map(str, r["matrix_shape"])), _geometry(r["spec"]),
+                   r["nnz"], f"{r['density']:.3f}", r["distinct_values"], r["exact_integer_match"],
                    f"{r['float64_max_abs_err']:.1e}"] for r in doc["sparse_checks"]],
                  ["random shape", "W shape", "stride/pad/dil/groups", "nnz", "density",
                   "distinct", "exact (int)", "float64 err"]))
