@@ -78,7 +78,7 @@ def test_manual_gradients_match_autograd_and_finite_differences(seed):
 
 
 def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
-    # break the ReLU derivative: the check must notice (it is not a tautology)
+    # a 1% error in one gradient must be noticed (the check is not a tautology)
     import mlsplab.analysis.tdnn as tdnn
 
     real = tdnn.manual_backward
