@@ -461,14 +461,16 @@ def _attention_examples(model: nn.Module, data: SentimentData, device: torch.dev
     fig, axes = plt.subplots(len(examples), 1, figsize=(12, 1.9 * len(examples)), squeeze=False)
     for ax, ex in zip(axes[:, 0], examples):
         w = np.array(ex["weights"])
-        ax.imshow(w[None, :], aspect="auto", cmap="Reds", vmin=0, vmax=w.max())
+        # colour spans this review's own min..max weight; the title gives the scale
+        ax.imshow(w[None, :], aspect="auto", cmap="Reds", vmin=w.min(), vmax=w.max())
         ax.set_xticks(range(len(ex["words"])))
         ax.set_xticklabels(ex["words"], rotation=60, fontsize=8)
         ax.set_yticks([])
         ax.set_title(f"validation review {ex['row']}: label "
                      f"{'positive' if ex['label'] else 'negative'}, "
-                     f"p(positive) = {ex['p_positive']:.2f}", fontsize=9)
-    fig.suptitle("Attention weights over words (darker = more weight)")
+                     f"p(positive) = {ex['p_positive']:.2f}; weights {w.min():.3f}-{w.max():.3f} "
+                     f"(uniform would be {1 / len(w):.3f})", fontsize=9)
+    fig.suptitle("Attention weights over the words of validation reviews (darker = more weight)")
     fig.tight_layout()
     atomic_write(exp_dir / "attention.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)

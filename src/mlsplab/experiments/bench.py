@@ -1,0 +1,191 @@
+"""``mlsplab bench sentiment``: training-step speed of the Q1 models, ours vs a naive baseline.
+
+Naive: fp32, random batches of 32 with every review padded or cut to 256 tokens, the model run
+over all 256 positions (padding computed like words). Ours: length-bucketed batches
+(:func:`mlsplab.data.batching.bucket_batches`, reviews up to 400 tokens), padding masked, the
+precision picked by the run-time probe, the dense oneDNN LSTM on the CPU (packed on CUDA).
+
+Both run full training steps (forward, backward, Adam) of the same models on the real review
+lengths (word ids are random: speed does not depend on which words). Reported per model:
+ms per batch, real (unpadded) tokens per second, and FLOP/s as a fraction of this machine's
+attainable FLOP/s, measured in the same run by a 1024^3 fp32 matmul. "useful" counts only the
+real tokens; "executed" also counts the padded positions the step computed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mlsplab.data.batching import bucket_batches, collate
+from mlsplab.errors import MlsplabError
+from mlsplab.experiments.common import add_common_args, experiment_dir, write_metrics
+from mlsplab.runtime import choose_precision, cpu_name, matmul_flops, select_device, autocast, \
+    Precision
+from mlsplab.seeding import set_seed
+
+log = logging.getLogger(__name__)
+
+BENCH_ID = "bench-sentiment"
+NAIVE_LEN = 256  # the naive baseline pads or cuts every review to this many tokens
+OURS_MAX = 400  # our length cap (as in the experiment)
+MODELS = ("lstm-avg", "lstm-attention", "transformer")
+
+
+def _flops(model: nn.Module, name: str, lengths: np.ndarray, T: int, executed: bool) -> float:
+    """Training-step FLOPs (3x forward) of one batch: real ``lengths`` or all B x T positions."""
+    per_row = np.full(len(lengths), T) if executed else np.asarray(lengths)
+    if name.startswith("lstm"):
+        return 3 * model.flops_per_token() * float(per_row.sum())
+    c = model.config
+    fixed = 2 * c.embed_dim * c.d_model + 8 * c.d_model ** 2 + 4 * c.d_model * c.ff_dim
+    # attention: scores and weighted sum, 2 x 2 x keys x d_model per query
+    keys = np.full(len(lengths), T) if executed else np.asarray(lengths)
+    return 3 * float((per_row * (fixed + 4 * keys * c.d_model)).sum())
+
+
+def _make_step(model: nn.Module, device: torch.device, precision: Precision, naive: bool):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(b) -> float:
+        t0 = time.perf_counter()
+        b = b.to(device)
+        lengths = torch.full_like(b.lengths, b.ids.shape[1]) if naive else b.lengths
+        opt.zero_grad(set_to_none=True)
+        with autocast(device, precision):
+            logits = model(b.ids, lengths)
+        nn.functional.binary_cross_entropy_with_logits(logits.float(), b.labels).backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t0
+
+    return step
+
+
+def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
+                    precision: str = "auto", seed: int = 0) -> dict[str, Any]:
+    """Run the benchmark; returns the rows and the machine facts (see module docstring).
+
+    The batches of "ours" are drawn at random from a real epoch's bucketed batches of the whole
+    training split; the naive batches are random groups of 32 training reviews. Naive and ours
+    steps alternate, so that load from other processes hits both alike.
+    """
+    from mlsplab.data.files import IMDB_ZIP, locate
+    from mlsplab.data.imdb import load_imdb, split_imdb
+    from mlsplab.experiments.q1_sentiment import build_model
+    from mlsplab.features.tokenizer import tokenize
+
+    if n_batches < 1:
+        raise MlsplabError(f"--batches {n_batches}; expected >= 1")
+    dev = select_device(device)
+    set_seed(seed)
+    reviews = load_imdb(locate(IMDB_ZIP, data_dir))
+    train = split_imdb(len(reviews), seed).train
+    full_len = np.array([max(1, len(tokenize(reviews.texts[i]))) for i in train])
+    rng = np.random.default_rng(seed)
+    vocab = 1000
+    ids = [rng.integers(2, vocab, size=min(n, OURS_MAX)).astype(np.int32) for n in full_len]
+    labels = rng.integers(0, 2, size=len(ids))
+    epoch = bucket_batches(np.array([len(x) for x in ids]), 32, seed=seed, epoch=1)
+    pick = rng.choice(len(epoch), size=min(n_batches + 1, len(epoch)), replace=False)
+    ours_batches = [collate(ids, labels, epoch[i]) for i in pick]
+    perm = rng.permutation(len(ids))
+    naive_batches = [collate(ids, labels, perm[32 * i:32 * (i + 1)], max_tokens=NAIVE_LEN)
+                     for i in range(len(ours_batches))]
+    for b in naive_batches:  # pad every naive batch to exactly NAIVE_LEN positions
+        if b.ids.shape[1] < NAIVE_LEN:
+            b.ids = nn.functional.pad(b.ids, (0, NAIVE_LEN - b.ids.shape[1]))
+    peak = matmul_flops(dev)
+    prec = choose_precision(precision, dev)
+    emb = torch.randn(vocab, 100)
+    rows = []
+    for name in MODELS:
+        modes = {"naive": (naive_batches, Precision("fp32", "baseline")),
+                 "ours": (ours_batches, prec)}
+        steps, secs = {}, {"naive": 0.0, "ours": 0.0}
+        for mode, (_, p) in modes.items():
+            torch.manual_seed(seed)
+            steps[mode] = _make_step(build_model(name, emb, dev).train(), dev, p,
+                                     naive=mode == "naive")
+        for i in range(len(ours_batches)):  # batch 0 of each is the warm-up, not timed
+            for mode, (batches, _) in modes.items():
+                dt = steps[mode](batches[i])
+                secs[mode] += dt if i > 0 else 0.0
+        peak = max(peak, matmul_flops(dev))  # the machine's best, before and after
+        model = build_model(name, emb, dev)
+        for mode, (batches, p) in modes.items():
+            timed = batches[1:]
+            real = sum(b.n_tokens for b in timed)
+            executed = sum(b.ids.numel() for b in timed)
+            f_useful = sum(_flops(model, name, b.lengths.numpy(), b.ids.shape[1], False)
+                           for b in timed)
+            f_exec = sum(_flops(model, name, b.lengths.numpy(), b.ids.shape[1], True)
+                         for b in timed)
+            rows.append({
+                "model": name, "mode": mode, "precision": p.name,
+                "ms_per_batch": 1e3 * secs[mode] / len(timed),
+                "real_tokens_per_batch": real / len(timed),
+                "real_tokens_per_s": real / secs[mode],
+                "padding_fraction": 1 - real / executed,
+                "useful_flops_per_s": f_useful / secs[mode],
+                "executed_flops_per_s": f_exec / secs[mode],
+            })
+            log.info("%s %s: %.0f ms/batch, %.0f tokens/s", name, mode,
+                     rows[-1]["ms_per_batch"], rows[-1]["real_tokens_per_s"])
+    for r in rows:
+        r["useful_flops_fraction"] = r["useful_flops_per_s"] / peak
+        r["executed_flops_fraction"] = r["executed_flops_per_s"] / peak
+    for name in MODELS:
+        naive, ours = [r for r in rows if r["model"] == name]
+        ours["speedup_tokens_per_s"] = ours["real_tokens_per_s"] / naive["real_tokens_per_s"]
+    return {"rows": rows, "matmul_gflops": peak / 1e9, "device": str(dev), "cpu": cpu_name(),
+            "threads": torch.get_num_threads(), "precision": prec.name,
+            "precision_reason": prec.reason, "n_batches_timed": len(ours_batches) - 1,
+            "naive_len": NAIVE_LEN, "ours_max_tokens": OURS_MAX,
+            "epoch_padding_fraction": 1 - sum(len(x) for x in ids) / sum(
+                len(b) * max(len(ids[j]) for j in b) for b in epoch)}
+
+
+def format_table(result: dict[str, Any]) -> str:
+    lines = [f"device {result['device']} ({result['cpu']}); matmul probe "
+             f"{result['matmul_gflops']:.1f} GFLOP/s; ours in {result['precision']} "
+             f"({result['precision_reason']}); {result['threads']} threads; "
+             f"{result['n_batches_timed']} timed batches per mode; a whole bucketed epoch pads "
+             f"{100 * result['epoch_padding_fraction']:.1f} %",
+             f"{'model':<15}{'mode':<7}{'ms/batch':>10}{'real tok/s':>12}{'pad %':>7}"
+             f"{'useful %peak':>14}{'exec %peak':>12}{'speedup':>9}"]
+    for r in result["rows"]:
+        sp = f"{r['speedup_tokens_per_s']:.2f}x" if "speedup_tokens_per_s" in r else ""
+        lines.append(f"{r['model']:<15}{r['mode']:<7}{r['ms_per_batch']:>10.0f}"
+                     f"{r['real_tokens_per_s']:>12.0f}{100 * r['padding_fraction']:>7.1f}"
+                     f"{100 * r['useful_flops_fraction']:>14.1f}"
+                     f"{100 * r['executed_flops_fraction']:>12.1f}{sp:>9}")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", choices=["sentiment"], help="which benchmark")
+    add_common_args(parser)
+    parser.add_argument("--batches", type=int, default=8,
+                        help="training batches of 32 timed per model and mode")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="precision of 'ours' (the baseline is always fp32)")
+
+
+def main(args: argparse.Namespace) -> int:
+    result = bench_sentiment(data_dir=args.data_dir, n_batches=args.batches, device=args.device,
+                             precision=args.precision, seed=args.seed)
+    print(format_table(result))
+    exp_dir = experiment_dir(args.out, BENCH_ID)
+    write_metrics(exp_dir, BENCH_ID, {"batches": args.batches, "seed": args.seed,
+                                      "precision": args.precision}, result)
+    print(f"results: {exp_dir / 'metrics.json'}")
+    return 0
