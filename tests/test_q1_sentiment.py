@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from gensim.models import KeyedVectors
 from synth_data import write_imdb_zip, write_unsup_gz
 
@@ -13,6 +14,16 @@ from mlsplab import cli
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments import q1_sentiment as q1
 from mlsplab.io import read_json
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny models gain nothing from 2 threads, and on a busy 2-core machine OpenMP threads
+    # spin-waiting on each other make steps ~10x slower
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

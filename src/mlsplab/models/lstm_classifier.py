@@ -51,8 +51,9 @@ class LSTMClassifier(nn.Module):
         self.config = config
         self.register_buffer("embeddings", embeddings.float(), persistent=False)
         self.drop = nn.Dropout(config.dropout)
+        between = config.dropout if config.num_layers > 1 else 0.0  # nn.LSTM's inter-layer
         self.lstm = nn.LSTM(config.embed_dim, config.hidden_dim, num_layers=config.num_layers,
-                            batch_first=True, dropout=config.dropout if config.num_layers > 1 else 0)
+                            batch_first=True, dropout=between)
         self.attention = (AttentionPooling(config.hidden_dim, config.attention_dim)
                           if config.pooling == "attention" else None)
         self.head = nn.Linear(config.hidden_dim, 1)
