@@ -1,0 +1,153 @@
+"""The trainer: resume after an interrupt or a deadline gives the uninterrupted history,
+foreign/corrupt/mismatched checkpoints are refused, and the best epoch is kept."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mlsplab.errors import MlsplabError
+from mlsplab.training import TrainConfig, fit, load_checkpoint, make_optimizer
+
+N, F, B = 64, 5, 8  # samples, features, batch size -> 8 batches per epoch
+X = torch.randn(N, F, generator=torch.Generator().manual_seed(0))
+Y = (X[:, 0] > 0).float()
+
+
+def make_model() -> torch.nn.Module:
+    torch.manual_seed(1)
+    # dropout makes the result depend on the RNG state, which a resume must restore
+    return torch.nn.Sequential(torch.nn.Linear(F, 8), torch.nn.Dropout(0.3),
+                               torch.nn.Linear(8, 1))
+
+
+def batches(epoch: int) -> list[torch.Tensor]:
+    perm = torch.randperm(N, generator=torch.Generator().manual_seed(epoch))
+    return [perm[i:i + B] for i in range(0, N, B)]
+
+
+def step(model: torch.nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
+    logits = model(X[idx]).squeeze(1)  # (B, 1) -> (B,)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, Y[idx], reduction="sum")
+    return loss, len(idx)
+
+
+def evaluate(model: torch.nn.Module) -> dict[str, float]:
+    logits = model(X).squeeze(1)
+    return {"loss": float(torch.nn.functional.binary_cross_entropy_with_logits(logits, Y)),
+            "accuracy": float(((logits > 0).float() == Y).float().mean())}
+
+
+CFG = TrainConfig(epochs=4, lr=0.05)
+
+
+def _strip(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+def _fit(path: Path | None, **kw):
+    kw.setdefault("train_step", step)
+    return fit(make_model(), config=kw.pop("config", CFG), train_batches=batches,
+               evaluate=evaluate, checkpoint_path=path, progress=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory):
+    return _fit(tmp_path_factory.mktemp("ref") / "ref.pt")
+
+
+def test_history_shape(reference) -> None:
+    assert [r["epoch"] for r in reference.history] == [1, 2, 3, 4]
+    for row in reference.history:
+        assert set(row) == {"epoch", "train_loss", "val_loss", "val_accuracy", "seconds"}
+        assert 0.0 <= row["val_accuracy"] <= 1.0
+    assert reference.finished and not reference.stopped_early
+
+
+def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, reference) -> None:
+    calls = {"n": 0}
+
+    def step_then_ctrl_c(model: torch.nn.Module, idx: torch.Tensor):
+        calls["n"] += 1
+        if calls["n"] == 13:  # mid epoch 2 (8 batches per epoch)
+            os.kill(os.getpid(), signal.SIGINT)
+        return step(model, idx)
+
+    path = tmp_path / "run.pt"
+    with pytest.raises(MlsplabError, match="stopped by signal; progress saved"):
+        _fit(path, train_step=step_then_ctrl_c)
+    ckpt = load_checkpoint(path)
+    assert (ckpt["epoch"], ckpt["batch"]) == (2, 5) and len(ckpt["history"]) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    resumed = _fit(path)
+    assert _strip(resumed.history) == _strip(reference.history)
+    assert resumed.best_epoch == reference.best_epoch
+    for k, v in reference.best_state.items():
+        torch.testing.assert_close(resumed.best_state[k], v)
+
+
+def test_deadline_then_resume_matches_uninterrupted(tmp_path: Path, reference) -> None:
+    path = tmp_path / "run.pt"
+    first = _fit(path, deadline=time.time())  # stops after the first batch
+    assert not first.finished and len(first.history) == 0
+    second = _fit(path)
+    assert second.finished and _strip(second.history) == _strip(reference.history)
+
+
+def test_best_epoch_is_lowest_val_loss_and_its_weights_are_kept(tmp_path: Path,
+                                                                reference) -> None:
+    losses = [r["val_loss"] for r in reference.history]
+    assert reference.best_epoch == losses.index(min(losses)) + 1
+    model = make_model()
+    model.load_state_dict(reference.best_state)
+    model.eval()
+    with torch.no_grad():
+        assert evaluate(model)["loss"] == pytest.approx(min(losses), rel=1e-6)
+
+
+def test_best_file_holds_best_weights_when_validation_gets_worse(tmp_path: Path) -> None:
+    # a huge learning rate makes validation loss jump around between epochs
+    result = _fit(tmp_path / "hi.pt", config=TrainConfig(epochs=4, lr=50.0, optimizer="sgd"))
+    losses = [r["val_loss"] for r in result.history]
+    assert result.best_epoch == losses.index(min(losses)) + 1
+    best = load_checkpoint(tmp_path / "hi.pt.best")["model"]
+    for k, v in result.best_state.items():
+        torch.testing.assert_close(best[k], v)
+
+
+def test_finished_run_resumes_to_same_result(tmp_path: Path, reference) -> None:
+    path = tmp_path / "r.pt"
+    _fit(path)
+    again = _fit(path)  # nothing left to train: the history comes from the checkpoint
+    assert _strip(again.history) == _strip(reference.history)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_foreign_and_corrupt_checkpoints_are_refused(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(MlsplabError, match="foreign.pt: not an mlsplab checkpoint"):
+        _fit(foreign)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x80\x04garbage")
+    with pytest.raises(MlsplabError, match="corrupt.pt: not a readable checkpoint"):
+        _fit(corrupt)
+
+
+def test_checkpoint_from_another_config_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.pt"
+    _fit(path, deadline=time.time())
+    with pytest.raises(MlsplabError, match="c.pt: checkpoint is from a different configuration"):
+        _fit(path, config=TrainConfig(epochs=4, lr=0.01))
+    with pytest.raises(MlsplabError, match="different configuration"):
+        _fit(path, run_config={"model": "other"})
+
+
+def test_unknown_optimizer() -> None:
+    with pytest.raises(MlsplabError, match="optimizer='lbfgs'"):
+        make_optimizer(TrainConfig(optimizer="lbfgs"), make_model().parameters())
