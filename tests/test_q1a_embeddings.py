@@ -66,8 +66,9 @@ def test_sentences_come_from_validation_rows(tiny_run) -> None:
     out, metrics = tiny_run
     val = set(np.load(out / EXPERIMENT_ID / "split.npz")["val"].tolist())
     sentences = metrics["validation_sentences"]
-    assert len(sentences) == 10 and len({s["row"] for s in sentences}) == 10
-    assert all(s["row"] in val for s in sentences)
+    assert len(sentences) == 10 and len({s["review_index"] for s in sentences}) == 10
+    assert all(s["review_index"] in val and s["csv_row"] == s["review_index"] + 2
+               for s in sentences)
     assert all(6 <= len(s["text"].split()) and s["words_plotted"] for s in sentences)
 
 

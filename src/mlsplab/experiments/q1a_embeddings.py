@@ -42,7 +42,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from mlsplab.data.files import IMDB_UNSUP, IMDB_ZIP, locate, provenance
+from mlsplab.data.files import IMDB_ZIP, locate, provenance
 from mlsplab.data.imdb import ImdbSplit, duplicate_audit, load_imdb, split_imdb
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import (add_common_args, experiment_dir, finished_metrics,
@@ -209,7 +209,8 @@ def run(out: str | Path, *, data_dir: Path | None = None, seed: int = 0, quick: 
             "components_for_50pct": n_for_half,
         },
         "validation_sentences": [
-            {"row": int(s["row"]), "text": s["text"], "words_plotted": s["words"]}
+            {"review_index": s["row"], "csv_row": s["row"] + 2, "text": s["text"],
+             "words_plotted": s["words"]}
             for s in sentences
         ],
         "sentence_plot": {"file": PLOT_FILES[0], "words": len(sent_words),
@@ -300,11 +301,15 @@ def _clusters(words: list[str], P: np.ndarray, kv, seed: int,
         labels_100d = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X)
     clusters = []
     for c in range(k):
+        # content words first (most frequent first), then stopwords: the list is read as text
         members = sorted((w for w, lab in zip(words, labels) if lab == c),
-                         key=lambda w: -counts.get(w, 0))
+                         key=lambda w: (w in STOPWORDS, -counts.get(w, 0)))
         centre = P[labels == c].mean(axis=0)
         clusters.append({"cluster": c, "size": len(members),
-                         "centre_pc": [round(float(v), 4) for v in centre], "words": members})
+                         "centre_pc": [round(float(v), 4) for v in centre],
+                         "positive_seeds": [w for w in members if w in POSITIVE_SEEDS],
+                         "negative_seeds": [w for w in members if w in NEGATIVE_SEEDS],
+                         "words": members})
     clusters.sort(key=lambda c: c["centre_pc"][0])  # left to right along PC1
     return {"method": "k-means on the 2-D PCA points, k by best silhouette",
             "k": k, "silhouette": silhouette, "silhouette_by_k": scores,
@@ -367,8 +372,8 @@ def _loo_centroid(X: np.ndarray, y: np.ndarray) -> float:
 # ---------------------------------------------------------------- plots
 
 
-def _new_figure() -> tuple[Figure, Any]:
-    fig = Figure(figsize=(11, 8.5), dpi=110)
+def _new_figure(size: tuple[float, float] = (11, 8.5)) -> tuple[Figure, Any]:
+    fig = Figure(figsize=size, dpi=110)
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas
     return fig, fig.add_subplot()
 
@@ -384,7 +389,7 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def _place_labels(ax, words: list[str], P: np.ndarray, colours: list, *,
-                  fontsize: float = 7.5) -> int:
+                  fontsize: float = 7.5, bold: frozenset[str] = frozenset()) -> int:
     """Label points greedily, in the given priority order, where a label overlaps nothing.
 
     Each label tries 8 positions around its point at two distances; a label that fits
@@ -405,7 +410,8 @@ def _place_labels(ax, words: list[str], P: np.ndarray, colours: list, *,
     n_used, n = len(words), 0
     for word, (x, y), (px, py), colour in zip(words, P, xy_px, colours):
         # measure once; candidate boxes are then arithmetic (creating Text objects is slow)
-        w, h, _ = renderer.get_text_width_height_descent(word, font, ismath=False)
+        f = FontProperties(size=fontsize, weight="bold") if word in bold else font
+        w, h, _ = renderer.get_text_width_height_descent(word, f, ismath=False)
         w, h = w * 1.05 + 2, h * 1.1 + 2  # a little air between labels
         for dx, dy in offsets:
             ox, oy = px + dx * px_per_pt, py + dy * px_per_pt
@@ -420,7 +426,7 @@ def _place_labels(ax, words: list[str], P: np.ndarray, colours: list, *,
             ha = "left" if dx > 0 else "right" if dx < 0 else "center"
             va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
             ax.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points",
-                        ha=ha, va=va, fontsize=fontsize, color=colour)
+                        ha=ha, va=va, fontproperties=f, color=colour)
             placed[n_used] = (x0, y0, x1, y1)
             n_used += 1
             n += 1
@@ -440,7 +446,7 @@ def _plot_sentences(path: Path, sentences: list[dict], words: list[str],
         idx = [j for j, w in enumerate(words) if sent_of_word[w] == i]
         short = s["text"] if len(s["text"]) <= 60 else s["text"][:57] + "..."
         ax.scatter(P[idx, 0], P[idx, 1], s=14, color=cmap(i), zorder=2,
-                   label=f"S{i + 1} (row {s['row']}): {short}")
+                   label=f"S{i + 1} (review {s['row']}): {short}")
     _fit_limits(ax, P)
     # label content words first (rarer ones carry more meaning), stopwords only where space
     order = sorted(range(len(words)),
@@ -460,28 +466,32 @@ def _plot_sentences(path: Path, sentences: list[dict], words: list[str],
 def _plot_frequent(path: Path, words: list[str], P: np.ndarray, clusters: dict[str, Any],
                    P_vocab: np.ndarray, ratio: np.ndarray) -> int:
     """The most frequent training content words, coloured by their 2-D k-means cluster."""
-    fig, ax = _new_figure()
-    cmap = matplotlib.colormaps["tab10"]
+    fig, ax = _new_figure((13, 10))
+    tab10 = matplotlib.colormaps["tab10"]
+    # cluster colours without tab10's green and red, which mark the sentiment seed words
+    palette = [tab10(i) for i in (0, 1, 4, 5, 6, 7, 8, 9)]
     ax.scatter(P_vocab[:, 0], P_vocab[:, 1], s=2, c="0.9", zorder=0)
     labels = clusters["labels"]
     # clusters were renumbered left-to-right in the metrics; colour by that order
-    order_of = {c["words"][0]: rank for rank, c in enumerate(clusters["clusters"]) if c["words"]}
-    rank_of_label = {labels[words.index(w)]: r for w, r in order_of.items()}
-    colours = [cmap(rank_of_label[lab] % 10) for lab in labels]
+    rank_of_label = {labels[words.index(c["words"][0])]: r
+                     for r, c in enumerate(clusters["clusters"])}
+    colours = [palette[rank_of_label[lab] % len(palette)] for lab in labels]
     for r, c in enumerate(clusters["clusters"]):
         idx = [j for j, lab in enumerate(labels) if rank_of_label[lab] == r]
-        ax.scatter(P[idx, 0], P[idx, 1], s=12, color=cmap(r % 10), zorder=2,
+        ax.scatter(P[idx, 0], P[idx, 1], s=12, color=palette[r % len(palette)], zorder=2,
                    label=f"cluster {r + 1} ({c['size']} words): " + ", ".join(c["words"][:4]))
     pos, neg = set(POSITIVE_SEEDS), set(NEGATIVE_SEEDS)
-    # sentiment seeds in bold green/red so the reader can judge the sentiment direction
-    text_colours = ["darkgreen" if w in pos else "darkred" if w in neg else colours[j]
+    # sentiment seeds labelled first, bold green/red, so the reader can judge the direction
+    order = sorted(range(len(words)), key=lambda j: words[j] not in pos | neg)
+    text_colours = ["green" if w in pos else "red" if w in neg else colours[j]
                     for j, w in enumerate(words)]
     _fit_limits(ax, P)
-    n = _place_labels(ax, words, P, text_colours, fontsize=7)
+    n = _place_labels(ax, [words[j] for j in order], P[order], [text_colours[j] for j in order],
+                      fontsize=7, bold=frozenset(pos | neg))
     _axis_labels(ax, ratio)
     ax.set_title(f"Q1(a): the {len(words)} most frequent training content words in the same "
                  f"PCA plane, k-means k={clusters['k']} (silhouette {clusters['silhouette']:.2f})"
-                 f"\n{n} labelled; green/red labels: positive/negative seed words",
+                 f"\n{n} labelled; bold green/red labels: positive/negative sentiment seed words",
                  fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     _save(fig, path)
@@ -555,11 +565,13 @@ def _summary(m: dict[str, Any]) -> list[str]:
                f"clusters {rel} with k-means in 100-d cosine space "
                f"(adjusted Rand index {fc['ari_2d_vs_100d_cosine']:.2f}).")
     for i, c in enumerate(fc["clusters"]):
-        out.append(f"Frequent-word cluster {i + 1} ({c['size']} words, PC1 centre "
-                   f"{c['centre_pc'][0]:+.2f}): " + ", ".join(c["words"][:12]) + ".")
+        out.append(f"Frequent-word cluster {i + 1} ({c['size']} words, centre PC1 "
+                   f"{c['centre_pc'][0]:+.2f}, PC2 {c['centre_pc'][1]:+.2f}; "
+                   f"{len(c['positive_seeds'])} positive / {len(c['negative_seeds'])} negative "
+                   "seed words): " + ", ".join(c["words"][:12]) + ".")
     sc = m["clusters_sentence_words"]
-    by_sentence = ("so words group by type and meaning, not by the sentence they came from"
-                   if sc["ari_vs_sentence"] < 0.2 else "so the clusters partly follow the sentences")
+    by_sentence = ("so the 2-D groups do not follow the sentences" if sc["ari_vs_sentence"] < 0.2
+                   else "so the 2-D groups partly follow the sentences")
     out.append(f"The {m['sentence_plot']['words']} distinct words of the 10 validation sentences "
                f"form k={sc['k']} 2-D clusters (silhouette {sc['silhouette']:.2f}, "
                f"ARI {sc['ari_2d_vs_100d_cosine']:.2f} against 100-d cosine k-means); agreement "
