@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import urllib.error
@@ -42,7 +43,8 @@ def download(url: str, dest: str | Path, *, timeout: float = 30.0) -> Path:
     except MlsplabError:
         tmp.unlink(missing_ok=True)
         raise
-    except (urllib.error.URLError, OSError, ValueError) as e:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+        # HTTPException: IncompleteRead/RemoteDisconnected when the server breaks off
         tmp.unlink(missing_ok=True)
         raise MlsplabError(f"could not download {url}: {e}") from e
     return dest
