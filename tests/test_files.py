@@ -127,6 +127,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     claimed_length: int | None = None
 
     def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        if self.path == "/broken-chunks":  # a chunked response cut inside a chunk
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"400\r\n" + b"x" * 10)
+            self.close_connection = True
+            return
         if self.path != "/IMDB_Dataset.csv.zip":
             self.send_error(404)
             return
@@ -171,3 +178,6 @@ def test_http_404_and_truncated_transfer(places: dict[str, Path], tmp_path: Path
     with pytest.raises(MlsplabError):
         download(f"{url}/IMDB_Dataset.csv.zip", dest, timeout=5)
     assert list(places["arg"].iterdir()) == []  # nothing half-written
+    with pytest.raises(MlsplabError, match="could not download .*broken-chunks"):
+        download(f"{url}/broken-chunks", dest, timeout=5)
+    assert list(places["arg"].iterdir()) == []
