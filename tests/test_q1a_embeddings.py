@@ -175,3 +175,12 @@ def test_cli_pretrained_missing_and_wrong_dimension(data_dir: Path, tmp_path: Pa
     err = _cli_error(base + ["--pretrained", str(path)], capsys)
     assert "w2v50.bin: 50-d vectors, expected 100-d" in err
     assert not (tmp_path / "o" / EXPERIMENT_ID / "metrics.json").exists()
+
+
+def test_cli_pretrained_vectors_of_another_language(data_dir: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "other.txt"  # right size, but none of the data's words
+    path.write_text("".join(f"wort{i} " + " ".join(["0.1"] * 100) + "\n" for i in range(20)))
+    err = _cli_error(["embed", "--out", str(tmp_path / "o"), "--data-dir", str(data_dir),
+                      "--pretrained", str(path)], capsys)
+    assert "training words have vectors" in err and "--pretrained" in err

@@ -76,6 +76,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``mlsplab embed``: --out, --seed, --data-dir, --pretrained, --quick."""
     add_common_args(parser)
     parser.add_argument("--pretrained", type=Path, default=None, metavar="FILE",
                         help="100-d vectors to use instead of training word2vec: word2vec "
@@ -85,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run Q1(a) from parsed CLI arguments and print the generated summary."""
     metrics = run(args.out, data_dir=args.data_dir, seed=args.seed, quick=args.quick,
                   pretrained=args.pretrained)
     print(f"wrote {Path(args.out) / EXPERIMENT_ID}/metrics.json")
@@ -169,6 +171,9 @@ def run(out: str | Path, *, data_dir: Path | None = None, seed: int = 0, quick: 
     sentences = _choose_sentences(reviews.texts, split.val, kv, seed)
     sent_words, sent_of_word = _sentence_words(sentences, kv)
     frequent = [w for w in vocab if w not in STOPWORDS][:N_FREQUENT]
+    if len(frequent) < 10:
+        raise MlsplabError(f"only {len(frequent)} training content words have vectors; the "
+                           "word vectors do not match this data (wrong --pretrained file?)")
     P_sent = pca.transform(np.stack([kv[w] for w in sent_words]))  # (n_words, 2)
     P_freq = pca.transform(np.stack([kv[w] for w in frequent]))  # (N_FREQUENT, 2)
     P_vocab = pca.transform(X_vocab[:5000])  # (<=5000, 2) grey background
