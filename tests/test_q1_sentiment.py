@@ -116,3 +116,10 @@ def test_empty_split(tmp_path):
 def test_compare_without_results(tmp_path):
     with pytest.raises(MlsplabError, match="no finished"):
         q1.compare(tmp_path)
+
+
+def test_estimate_seconds_is_positive_and_scales_with_epochs(data_dir):
+    one = q1.estimate_seconds("lstm-avg", data_dir=data_dir, epochs=1, probe_seconds=0.2)
+    assert one > 0
+    with pytest.raises(MlsplabError, match="not a sentiment model"):
+        q1.estimate_seconds("cnn", data_dir=data_dir)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import logging
 import math
 import time
@@ -558,26 +559,34 @@ def _compare_sentences(rows: list[dict[str, Any]]) -> list[str]:
 # time estimate
 
 
+@functools.lru_cache(maxsize=2)
+def _split_lengths(zip_path: str, size: int, mtime_ns: int) -> dict[str, np.ndarray]:
+    """Token counts of each split's reviews (cached: the three estimates tokenize once)."""
+    from mlsplab.features.tokenizer import tokenize
+
+    reviews = load_imdb(zip_path)
+    rows = _split_rows(len(reviews), 0, False)
+    return {k: np.array([len(tokenize(reviews.texts[i])) for i in r]) for k, r in rows.items()}
+
+
 def estimate_seconds(model_name: str, *, data_dir: str | Path | None = None, epochs: int = EPOCHS,
                      max_tokens: int | None = None, device: str = "auto",
                      probe_seconds: float = 6.0) -> float:
     """Seconds a full run of ``model_name`` will take here, from timing a few real-length batches.
 
-    Tokenizes the real training split (for its lengths; ~7 s), times fp32 training steps on
+    Tokenizes the real reviews once per process (for their lengths; ~7 s), times fp32 steps on
     batches of 32 at the median training length with random word ids, and extrapolates by
     real tokens: ``epochs * (train + val/test forward passes)``.
     """
     if model_name not in MODEL_IDS:
         raise MlsplabError(f"--model {model_name!r} is not a sentiment model; expected one of "
                            f"{sorted(MODEL_IDS)}")
-    from mlsplab.features.tokenizer import tokenize
-
     max_tokens = max_tokens or MAX_TOKENS
     dev = select_device(device)
-    reviews = load_imdb(locate(IMDB_ZIP, data_dir))
-    rows = _split_rows(len(reviews), 0, False)
-    lengths = {k: np.minimum([len(tokenize(reviews.texts[i])) for i in r], max_tokens)
-               for k, r in rows.items()}
+    zip_path = locate(IMDB_ZIP, data_dir)
+    st = zip_path.stat()
+    lengths = {k: np.minimum(v, max_tokens) for k, v in
+               _split_lengths(str(zip_path), st.st_size, st.st_mtime_ns).items()}
     torch.manual_seed(0)
     model = build_model(model_name, torch.randn(1000, EMBED_DIM), dev)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
