@@ -157,8 +157,9 @@ def run(out: str | Path, *, data_dir: Path | None = None, seed: int = 0, quick: 
             counts[tok] = counts.get(tok, 0) + 1
     vocab = sorted((w for w in counts if w in kv.key_to_index), key=lambda w: -counts[w])
     if len(vocab) < 10:
-        raise MlsplabError(f"{imdb_path}: only {len(vocab)} training words have vectors; "
-                           "the vectors do not match this data (wrong --pretrained file?)")
+        raise MlsplabError(f"{pretrained or wv_info.get('cache_path')}: only {len(vocab)} "
+                           f"training words of {imdb_path.name} have vectors; the vectors do not "
+                           "match this data (wrong --pretrained file?)")
     X_vocab = np.stack([kv[w] for w in vocab])  # (n_vocab, 100)
 
     # ---- PCA 100 -> 2 on the training vocabulary, one point per word type
@@ -172,8 +173,9 @@ def run(out: str | Path, *, data_dir: Path | None = None, seed: int = 0, quick: 
     sent_words, sent_of_word = _sentence_words(sentences, kv)
     frequent = [w for w in vocab if w not in STOPWORDS][:N_FREQUENT]
     if len(frequent) < 10:
-        raise MlsplabError(f"only {len(frequent)} training content words have vectors; the "
-                           "word vectors do not match this data (wrong --pretrained file?)")
+        raise MlsplabError(f"{pretrained or wv_info.get('cache_path')}: only {len(frequent)} "
+                           "training content words have vectors; the vectors do not match this "
+                           "data (wrong --pretrained file?)")
     P_sent = pca.transform(np.stack([kv[w] for w in sent_words]))  # (n_words, 2)
     P_freq = pca.transform(np.stack([kv[w] for w in frequent]))  # (N_FREQUENT, 2)
     P_vocab = pca.transform(X_vocab[:5000])  # (<=5000, 2) grey background
