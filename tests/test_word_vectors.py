@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import random
 import struct
 from pathlib import Path
@@ -49,8 +50,10 @@ def _kv(dim: int, words: list[str]) -> KeyedVectors:
 
 def test_tiny_training_uses_unsup_and_train(tmp_path: Path, data_dir: Path,
                                             train_texts: list[str]) -> None:
+    gensim_level = logging.getLogger("gensim").level
     kv, info = get_word_vectors(train_texts, cache_dir=tmp_path / "cache", data_dir=data_dir,
                                 quick=True, dim=16)
+    assert logging.getLogger("gensim").level == gensim_level  # quietened only while training
     assert kv.vector_size == 16
     assert "great" in kv and "awful" in kv
     assert info["corpus_unsup_reviews"] == 150

@@ -60,7 +60,7 @@ SENTENCE_TOKENS = (6, 30)  # accepted sentence length in tokens (min, max), incl
 N_FREQUENT = 300  # content words in the second plot
 K_RANGE = range(2, 9)  # k-means cluster counts tried; the best silhouette wins
 N_NEIGHBOURS = 5  # cosine nearest neighbours listed per plotted word
-QUICK_COUNT_REVIEWS = 3_000  # quick mode counts word frequencies on this many train reviews
+QUICK_COUNT_REVIEWS = 2_000  # quick mode counts word frequencies on this many train reviews
 PLOT_FILES = ("pca_validation_sentences.png", "pca_frequent_words.png")
 
 # Seed lists for the sentiment-direction check (common IMDB review vocabulary, chosen before
@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="100-d vectors to use instead of training word2vec: word2vec "
                              "binary/text, GloVe text, fastText .bin/.vec or gensim .kv")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke test in < 30 s: word2vec on 3,000 + 3,000 reviews, 2 epochs")
+                        help="smoke test in < 30 s: word2vec on 2,000 + 2,000 reviews, 3 epochs")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -108,7 +108,7 @@ def run(out: str | Path, *, data_dir: Path | None = None, seed: int = 0, quick: 
     seed : int, default=0
         Drives the split, the word2vec training, the sentence choice and k-means.
     quick : bool, default=False
-        Smoke test: small word2vec, frequencies counted on 3,000 training reviews.
+        Smoke test: small word2vec, frequencies counted on 2,000 training reviews.
     pretrained : Path, optional
         Use these 100-d vectors instead of training word2vec.
 

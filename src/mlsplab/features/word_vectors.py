@@ -22,13 +22,14 @@ or ``.vec`` text) or a gensim ``.kv``/``.model`` file (pickle: load only files y
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import logging
 import sys
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,10 @@ class Word2VecParams:
 
 
 # quick=True: a smoke-test setting that finishes in seconds; results are not meaningful.
-# workers=1 so that quick runs (and the tests) are bit-for-bit reproducible.
-QUICK_PARAMS = dict(max_unsup_reviews=3_000, max_train_reviews=3_000, epochs=2, workers=1)
+# workers=1 so that quick runs (and the tests) are bit-for-bit reproducible; sample=1e-3
+# because with 1e-4 so small a corpus leaves all vectors nearly parallel (cosine ~1.0).
+QUICK_PARAMS = dict(max_unsup_reviews=2_000, max_train_reviews=2_000, epochs=3, sample=1e-3,
+                    workers=1)
 
 
 def word2vec_params(*, quick: bool = False, dim: int = 100) -> Word2VecParams:
@@ -107,7 +110,7 @@ def get_word_vectors(
     pretrained : Path, optional
         Load this file instead of training (see module docstring for the formats).
     quick : bool, default=False
-        Train on 3,000 unlabelled + the first 3,000 training reviews for 2 epochs (a smoke
+        Train on 2,000 unlabelled + the first 2,000 training reviews for 3 epochs (a smoke
         test, seconds; the vectors are poor).
     dim : int, default=100
         Vector size; a pretrained file or cache of another size is an error.
@@ -168,12 +171,13 @@ def get_word_vectors(
     log.info("word2vec: training on %d reviews (%d unlabelled + %d train), %d tokens, %s",
              len(corpus), n_unsup, len(used_train), n_tokens, params)
     t0 = time.perf_counter()
-    model = Word2Vec(
-        sentences=corpus, vector_size=params.dim, window=params.window,
-        min_count=params.min_count, sg=params.sg, negative=params.negative,
-        sample=params.sample, epochs=params.epochs, workers=params.workers, seed=seed,
-        hashfxn=_stable_hash, callbacks=[_EpochBar(params.epochs)],
-    )
+    with _quiet_gensim():
+        model = Word2Vec(
+            sentences=corpus, vector_size=params.dim, window=params.window,
+            min_count=params.min_count, sg=params.sg, negative=params.negative,
+            sample=params.sample, epochs=params.epochs, workers=params.workers, seed=seed,
+            hashfxn=_stable_hash, callbacks=[_EpochBar(params.epochs)],
+        )
     train_seconds = time.perf_counter() - t0
     kv = model.wv
     del model, corpus
@@ -232,16 +236,8 @@ def load_pretrained(path: Path, *, dim: int = 100) -> tuple[KeyedVectors, dict[s
         raise MlsplabError(f"--pretrained {path}: {header_dim}-d vectors, expected {dim}-d; {fix}")
     log.info("loading pretrained vectors %s as %s", path, fmt)
     try:
-        if fmt == "fasttext-binary":
-            kv = gensim.models.fasttext.load_facebook_vectors(str(path))
-        elif fmt == "gensim":
-            kv = _load_kv(path, what="--pretrained")
-        elif fmt == "word2vec-binary":
-            kv = KeyedVectors.load_word2vec_format(str(path), binary=True)
-        elif fmt == "word2vec-text":
-            kv = KeyedVectors.load_word2vec_format(str(path), binary=False)
-        else:  # glove-text
-            kv = KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=True)
+        with _quiet_gensim():
+            kv = _read_vectors(path, fmt)
     except MlsplabError:
         raise
     except Exception as e:  # gensim raises ValueError/UnicodeDecodeError/EOFError/KeyError...
@@ -290,6 +286,20 @@ class _EpochBar(CallbackAny2Vec):
         self.bar.close()
 
 
+@contextlib.contextmanager
+def _quiet_gensim() -> Iterator[None]:
+    """Silence gensim's once-a-second INFO progress lines (the tqdm bar shows progress)
+    unless our own logging is at DEBUG (``mlsplab -v``)."""
+    glog = logging.getLogger("gensim")
+    before = glog.level
+    if not log.isEnabledFor(logging.DEBUG):
+        glog.setLevel(max(before, logging.WARNING))
+    try:
+        yield
+    finally:
+        glog.setLevel(before)
+
+
 def _stable_hash(text: str) -> int:
     # gensim seeds each word's initial vector with hashfxn(word + str(seed)); Python's hash()
     # is salted per process (PYTHONHASHSEED), so use crc32 for run-to-run reproducibility.
@@ -332,13 +342,27 @@ def _build_corpus(unsup: Path | None, train_texts: Sequence[str],
 def _save_kv(kv: KeyedVectors, tmp: Path) -> None:
     # A file handle makes gensim pickle everything into one file (no side .npy files), so
     # the atomic rename covers the whole cache entry.
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb") as f, _quiet_gensim():
         kv.save(f)
+
+
+def _read_vectors(path: Path, fmt: str) -> KeyedVectors:
+    """Read ``path`` in the sniffed format ``fmt`` (gensim's exceptions pass through)."""
+    if fmt == "fasttext-binary":
+        return gensim.models.fasttext.load_facebook_vectors(str(path))
+    if fmt == "gensim":
+        return _load_kv(path, what="--pretrained")
+    if fmt == "word2vec-binary":
+        return KeyedVectors.load_word2vec_format(str(path), binary=True)
+    if fmt == "word2vec-text":
+        return KeyedVectors.load_word2vec_format(str(path), binary=False)
+    return KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=True)  # GloVe
 
 
 def _load_kv(path: Path, *, what: str) -> KeyedVectors:
     try:
-        obj = KeyedVectors.load(str(path))
+        with _quiet_gensim():
+            obj = KeyedVectors.load(str(path))
     except Exception as e:  # pickle errors, truncated files, foreign objects
         raise MlsplabError(f"{what} {path}: not a readable gensim KeyedVectors file "
                            f"({type(e).__name__}: {e}); delete or replace it") from e
