@@ -27,6 +27,7 @@ import argparse
 import logging
 import re
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +131,8 @@ def run(out: str | Path, *, data_dir: Path | None = None, seed: int = 0, quick: 
         "k_range": [K_RANGE.start, K_RANGE.stop - 1], "pca_weighting": "none",
         "imdb_sha256": provenance(imdb_path)["sha256"],
         "pretrained": None if pretrained is None else provenance(pretrained),
-        "word2vec": None if pretrained is not None else
-        {k: v for k, v in vars(word2vec_params(quick=quick, dim=DIM)).items()},
+        "word2vec": None if pretrained is not None else asdict(word2vec_params(quick=quick,
+                                                                               dim=DIM)),
     }
     done = finished_metrics(exp, config)
     if done is not None and all((exp / f).is_file() for f in PLOT_FILES):
