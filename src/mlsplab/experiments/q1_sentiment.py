@@ -240,7 +240,9 @@ def experiment_config(model_name: str, *, seed: int, quick: bool, epochs: int | 
 def _deviations(config: dict[str, Any], data: SentimentData) -> list[str]:
     dev = []
     if config["epochs"] != EPOCHS:
-        dev.append(f"trained {config['epochs']} epochs instead of the assignment's {EPOCHS}")
+        n = config["epochs"]
+        dev.append(f"trained {n} epoch{'s' if n != 1 else ''} instead of the assignment's "
+                   f"{EPOCHS}")
     if config["quick"]:
         s = config["subset"]
         dev.append(f"quick mode: {s['train']} train / {s['val']} validation / {s['test']} test "
@@ -392,11 +394,13 @@ def _summary(exp_id: str, m: dict[str, Any]) -> list[str]:
              f"accuracy {100 * b['val_accuracy']:.2f} %) and "
              f"{100 * m['test_accuracy_last']:.2f} % with the last-epoch model.")
     gap = h[-1]["val_loss"] - h[-1]["train_loss"]
+    trend = ""
+    if len(h) > 1:
+        trend = ("; validation loss rose after its minimum, a sign of overfitting"
+                 if m["best_epoch"] < len(h) and h[-1]["val_loss"] > b["val_loss"] + 0.02
+                 else "; validation loss did not rise materially after its minimum")
     s.append(f"At the last epoch the training loss was {h[-1]['train_loss']:.4f} and the "
-             f"validation loss {h[-1]['val_loss']:.4f} (gap {gap:+.4f}); "
-             + ("validation loss rose after its minimum, a sign of overfitting."
-                if m["best_epoch"] < len(h) and h[-1]["val_loss"] > b["val_loss"] + 0.02
-                else "validation loss did not rise materially after its minimum."))
+             f"validation loss {h[-1]['val_loss']:.4f} (gap {gap:+.4f}){trend}.")
     s.append(f"An epoch took {m['seconds_per_epoch']:.0f} s on {m['device']} ({m['cpu']}) in "
              f"{m['precision']} ({m['tokens_per_second']:.0f} training tokens/s).")
     return s
