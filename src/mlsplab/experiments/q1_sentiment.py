@@ -517,11 +517,15 @@ def compare(out: str | Path) -> dict[str, Any]:
             "precision": m.get("precision"), "device": m.get("device"),
         })
         histories[exp_id] = h
-        sources[exp_id] = m.get("config_hash")
+        # a resumed run keeps its config hash but gains epochs: both identify the input
+        sources[exp_id] = [m.get("config_hash"), len(h), m.get("complete", True)]
     if not rows:
         raise MlsplabError(f"no finished Q1(b-d) results under {out}; run `mlsplab sentiment "
                            "--model ...` first")
     exp_dir = experiment_dir(out, COMPARISON_ID)
+    finished = finished_metrics(exp_dir, {"inputs": sources})
+    if finished is not None:
+        return finished
     _plot_losses(histories, exp_dir / "loss_curves.png",
                  title="Q1(b-d): training (solid) and validation (dashed) BCE loss")
     metrics = {"table": rows, "missing": [i for i in MODEL_IDS.values() if i not in histories],

@@ -15,6 +15,7 @@ from typing import Any
 
 from mlsplab.io import read_json
 from mlsplab.report.document import Bullets, Document, Figure, Heading, Paragraph, Table
+from mlsplab.report.tables import specific_blocks
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def experiment_blocks(exp_id: str, doc: dict[str, Any], exp_dir: Path) -> list:
         headline.append(["precision", f"{doc['precision']} {reason}".strip()])
     if headline:
         blocks.append(Table(["result", "value"], headline))
+    blocks.extend(specific_blocks(exp_id, doc))
     for table in doc.get("tables", []) or []:
         blocks.append(Table([str(h) for h in table.get("header", [])],
                             [[fmt(c) for c in row] for row in table.get("rows", [])],
