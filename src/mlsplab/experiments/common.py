@@ -87,3 +87,13 @@ def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, A
         return None
     return doc
 
+
+
+def text_table(rows: list[list[Any]], header: list[str]) -> str:
+    """A right-aligned plain-text table for a subcommand's printed output."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+
+    def line(row: list[Any]) -> str:
+        return "  ".join(str(x).rjust(w) for x, w in zip(row, widths))
+
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])

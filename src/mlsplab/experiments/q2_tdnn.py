@@ -23,7 +23,8 @@ from mlsplab.analysis.tdnn import (DEFAULT_CONTEXTS, UPDATE_RULES, Contexts, TDN
                                    receptive_field, TDNN)
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write
-from mlsplab.experiments.common import (add_common_args, experiment_dir, finished_metrics,
+from mlsplab.experiments.common import (
+    add_common_args, experiment_dir, finished_metrics, text_table,
                                         write_metrics)
 from mlsplab.seeding import set_seed
 
@@ -257,12 +258,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_args(parser, data=False)
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(x).rjust(w) for x, w in zip(r, widths))  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
 def main(args: argparse.Namespace) -> int:
     contexts = parse_contexts(args.contexts)
     (out_ctx,) = parse_contexts(args.output_context, flag="--output-context")
@@ -270,7 +265,7 @@ def main(args: argparse.Namespace) -> int:
               contexts=contexts, hidden=args.hidden, classes=args.classes,
               output_context=out_ctx, output_bias=not args.no_output_bias, n_frames=args.frames)
     print("Parameters per layer (closed form |C_l| * d_in * d_out [+ bias] vs torch numel)")
-    print(_table([[r["layer"], r["kind"], ",".join(map(str, r["context"])), r["in_dim"],
+    print(text_table([[r["layer"], r["kind"], ",".join(map(str, r["context"])), r["in_dim"],
                    r["out_dim"], r["formula"], f"{r['params']:,}", f"{r['numel']:,}"]
                   for r in doc["layers"]],
                  ["layer", "kind", "context", "d_in", "d_out", "formula", "params", "numel"]))
@@ -281,12 +276,12 @@ def main(args: argparse.Namespace) -> int:
           f"frames ({f['n_used']} connected)")
     print(f"valid frames: {fr['rule']}; T={fr['n_frames']} -> {fr['n_out_frames']} output frames")
     print(f"\nGradient check (float64, T={fr['n_frames']}): relative error of manual backprop")
-    print(_table([[r["name"], "x".join(map(str, r["shape"])), f"{r['rel_err_autograd']:.2e}",
+    print(text_table([[r["name"], "x".join(map(str, r["shape"])), f"{r['rel_err_autograd']:.2e}",
                    f"{r['rel_err_fd']:.2e}", r["fd_entries"]]
                   for r in doc["gradient_check"]["params"]],
                  ["param", "shape", "vs autograd", "vs finite diff", "fd entries"]))
     print(f"\nRandom architectures ({len(doc['random_architectures'])}):")
-    print(_table([[r["contexts"] + f" | out {','.join(map(str, r['output_context']))}",
+    print(text_table([[r["contexts"] + f" | out {','.join(map(str, r['output_context']))}",
                    r["input_dim"], r["hidden"], r["classes"], r["n_frames"],
                    f"{r['max_rel_err_autograd']:.2e}", f"{r['max_rel_err_fd']:.2e}"]
                   for r in doc["random_architectures"]],

@@ -24,7 +24,8 @@ from mlsplab.analysis.conv_dense import (MAX_DENSE_BYTES, ConvSpec, check_conv_a
                                          torch_counts)
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write
-from mlsplab.experiments.common import (add_common_args, experiment_dir, finished_metrics,
+from mlsplab.experiments.common import (
+    add_common_args, experiment_dir, finished_metrics, text_table,
                                         write_metrics)
 from mlsplab.runtime import cpu_name
 from mlsplab.seeding import set_seed
@@ -315,12 +316,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_args(parser, data=False)
 
 
-def _table(rows: list[list[Any]], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(x).rjust(w) for x, w in zip(r, widths))  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
 def _bytes(n: float) -> str:
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
@@ -353,7 +348,7 @@ def _cost_table(rows: list[dict[str, Any]]) -> str:
                           kind, f"{c['params']:,}", f"{c['macs']:,}", _bytes(c["weight_bytes"]),
                           _bytes(c["activation_bytes"]),
                           _ms(tm.get(f"{kind}_seconds")) if tm else "-"])
-    return _table(lines, ["layer", "shape", "view", "params", "MACs", "weights",
+    return text_table(lines, ["layer", "shape", "view", "params", "MACs", "weights",
                           "activations", "forward (1 thread)"])
 
 
@@ -370,7 +365,7 @@ def main(args: argparse.Namespace) -> int:
           f"(torch: {doc['flattened_size_torch']:,}); formulas match torch numel and FLOP "
           f"counter: {doc['all_formulas_match_torch']}")
     print("\nConv as a sparse, weight-shared dense matrix W (W @ x.flatten() == conv(x).flatten())")
-    print(_table([[r["name"], "x".join(map(str, r["sparse_view"]["shape"])),
+    print(text_table([[r["name"], "x".join(map(str, r["sparse_view"]["shape"])),
                    f"{r['sparse_view']['nnz']:,}", f"{r['sparse_view']['density']:.4%}",
                    f"{r['sparse_view'].get('distinct_values', '-')}",
                    f"{r['sparse_view']['kernel_weights']:,}",
@@ -378,7 +373,7 @@ def main(args: argparse.Namespace) -> int:
                    else "formula only"] for r in doc["layers"]],
                  ["layer", "W shape", "nnz", "density", "distinct", "kernel weights",
                   "max |W x - conv x|"]))
-    print(_table([[r["name"], "x".join(map(str, r["matrix_shape"])), _geometry(r["spec"]),
+    print(text_table([[r["name"], "x".join(map(str, r["matrix_shape"])), _geometry(r["spec"]),
                    r["nnz"], f"{r['density']:.3f}", r["distinct_values"], r["exact_integer_match"],
                    f"{r['float64_max_abs_err']:.1e}"] for r in doc["sparse_checks"]],
                  ["random shape", "W shape", "stride/pad/dil/groups", "nnz", "density",
