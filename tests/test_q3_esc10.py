@@ -73,8 +73,12 @@ def test_quick_mode_and_cli(data_dir: Path, tmp_path: Path, capsys) -> None:
     parser = argparse.ArgumentParser()
     q3_esc10.add_arguments(parser)
     args = parser.parse_args(["--out", str(tmp_path / "q"), "--data-dir", str(data_dir),
-                              "--quick", "--no-progress"])
+                              "--quick", "--no-progress", "--beyond"])
     assert q3_esc10.main(args) == 0
+    aug = read_json(tmp_path / "q" / "q3x-augmented" / "metrics.json")
+    assert aug["beyond_assignment"] is True and aug["deviations"][0].startswith("BEYOND")
+    assert aug["config"]["augment"] == q3_esc10.AUGMENT
+    assert (tmp_path / "q" / "q3x-augmented" / "loss_curves.png").exists()
     doc = read_json(tmp_path / "q" / "q3b-batchnorm" / "metrics.json")
     assert doc["quick"] is True and doc["config"]["quick"] is True
     assert doc["epochs_completed"] == [q3_esc10.QUICK_EPOCHS] and doc["seeds"] == [0]
@@ -94,3 +98,17 @@ def test_same_seed_same_numbers(data_dir: Path, tmp_path: Path) -> None:
     other = q3_esc10.train_model(data, optimizer="adam", norm="batch", seed=4, train=train,
                                  models_dir=tmp_path / "c", feature_key="k", progress=False)
     assert other["history"][0]["train_loss"] != runs[0]["history"][0]["train_loss"]
+
+
+def test_augment_batch_is_seeded_and_masks() -> None:
+    import torch
+
+    x = torch.randn(3, 1, 128, 500)
+    a = q3_esc10.augment_batch(x, np.random.default_rng([1, 2]), q3_esc10.AUGMENT)
+    b = q3_esc10.augment_batch(x, np.random.default_rng([1, 2]), q3_esc10.AUGMENT)
+    c = q3_esc10.augment_batch(x, np.random.default_rng([1, 3]), q3_esc10.AUGMENT)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == x.shape and not torch.equal(a, x)
+    assert (a == 0).float().mean() > 0.01  # some cells masked
+    kept = a[0][a[0] != 0]
+    assert torch.isin(kept, x[0]).all()  # shift and masks move or zero values, never invent them
