@@ -746,6 +746,7 @@ def _run_ensemble(out: Path, config: dict[str, Any], common: dict[str, Any], dat
                            "test_accuracy": opt["test_accuracy"],
                            "test_accuracy_std": opt["test_accuracy_std"],
                            "val_accuracy": opt["val_accuracy"],
+                           "val_accuracy_std": opt["val_accuracy_std"],
                            "headline_method": "optimal-weights",
                            "q3_timing": timing,
                            "best_method_by_validation": best_method}
