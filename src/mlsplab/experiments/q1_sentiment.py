@@ -364,7 +364,10 @@ def run(model_name: str, out: str | Path, *, data_dir: str | Path | None = None,
         train_seconds = sum(h["seconds"] for h in history)
         metrics["seconds_per_epoch"] = train_seconds / len(history)
         metrics["tokens_per_second"] = train_tokens * len(history) / max(train_seconds, 1e-9)
-        last = evaluate(model, data.ids["test"], data.labels["test"], dev, prec)
+        # "last" means the last finished epoch; a run stopped at its deadline holds weights
+        # from inside an unfinished epoch, so it has no last-epoch test number yet
+        last = (evaluate(model, data.ids["test"], data.labels["test"], dev, prec)
+                if result.finished else {"accuracy": None, "loss": None})
         model.load_state_dict(result.best_state)
         best = evaluate(model, data.ids["test"], data.labels["test"], dev, prec)
         metrics.update(test_accuracy=best["accuracy"], test_loss=best["loss"],
@@ -391,8 +394,9 @@ def _summary(exp_id: str, m: dict[str, Any]) -> list[str]:
     s.append(f"{exp_id} ({m['n_parameters']:,} trainable parameters) reached "
              f"{100 * m['test_accuracy']:.2f} % test accuracy with the best-validation model "
              f"(epoch {m['best_epoch']}, validation loss {b['val_loss']:.4f}, validation "
-             f"accuracy {100 * b['val_accuracy']:.2f} %) and "
-             f"{100 * m['test_accuracy_last']:.2f} % with the last-epoch model.")
+             f"accuracy {100 * b['val_accuracy']:.2f} %)"
+             + (f" and {100 * m['test_accuracy_last']:.2f} % with the last-epoch model."
+                if m.get("test_accuracy_last") is not None else "."))
     gap = h[-1]["val_loss"] - h[-1]["train_loss"]
     trend = ""
     if len(h) > 1:
