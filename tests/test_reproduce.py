@@ -8,7 +8,9 @@ import pytest
 
 from mlsplab.cli import main
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.reproduce import STEPS, select_steps
+from mlsplab.durations import format_duration
+from mlsplab.experiments.reproduce import STEPS, merge_timings, select_steps
+from mlsplab.io import atomic_write_json
 
 
 def test_select_all_by_default() -> None:
@@ -41,3 +43,35 @@ def test_cli_unwritable_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_cli_rejects_bad_epochs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reproduce", "--epochs", "0"]) == 2
     assert "--epochs=0" in capsys.readouterr().err
+
+
+def test_timings_of_separate_calls_merge_and_add_up(tmp_path: Path) -> None:
+    path = tmp_path / "timings.json"
+    first = {"cpu": "x", "experiments": {"q1b": {"status": "failed: stopped", "seconds": 100.0},
+                                         "q2": {"status": "done", "seconds": 5.0}},
+             "total_seconds": 105.0}
+    atomic_write_json(path, merge_timings(path, first))
+    second = {"cpu": "x", "experiments": {"q1b": {"status": "done", "seconds": 50.0},
+                                          "q2": {"status": "reused", "seconds": 0.1}},
+              "total_seconds": 50.1}
+    merged = merge_timings(path, second)
+    assert merged["experiments"]["q1b"]["seconds_all_calls"] == 150.0
+    assert merged["experiments"]["q1b"]["status"] == "done"
+    assert merged["experiments"]["q2"]["seconds_all_calls"] == 5.0  # reuse costs nothing
+    assert merged["total_seconds_all_calls"] == 155.0
+    third = {"cpu": "x", "experiments": {"q4": {"status": "done", "seconds": 1.0}},
+             "total_seconds": 1.0}
+    assert set(merge_timings(path, third)["experiments"]) == {"q1b", "q2", "q4"}
+
+
+def test_corrupt_timings_file_is_replaced_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "timings.json"
+    path.write_text("{not json")
+    call = {"experiments": {"q2": {"status": "done", "seconds": 2.0}}, "total_seconds": 2.0}
+    assert merge_timings(path, call)["total_seconds_all_calls"] == 2.0
+
+
+@pytest.mark.parametrize("seconds,text", [(None, "?"), (2.34, "2.3s"), (65.2, "1m05s"),
+                                          (3725.0, "1h02m")])
+def test_format_duration(seconds: float | None, text: str) -> None:
+    assert format_duration(seconds) == text

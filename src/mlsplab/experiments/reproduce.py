@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import DEFAULT_OUT, experiment_dir
-from mlsplab.io import atomic_write_json
+from mlsplab.io import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +130,28 @@ def _metrics_mtimes(out: Path, step: Step) -> dict[str, float]:
             for i in step.ids if (out / i / "metrics.json").exists()}
 
 
-def _fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+def merge_timings(path: Path, this_call: dict[str, Any]) -> dict[str, Any]:
+    """``this_call``'s timings merged into those saved at ``path`` by earlier calls.
+
+    Steps this call did not run keep their entries; every entry gets ``seconds_all_calls``,
+    the wall time spent on the step over all calls (a run resumed after a kill or at a
+    ``--time-budget`` adds up), so the report can say where the time of the whole job went.
+    The saved file is read just before writing, so calls with disjoint ``--only`` that run
+    side by side keep each other's entries.
+    """
+    try:
+        previous = read_json(path) if path.exists() else {}
+    except MlsplabError as e:
+        log.warning("earlier timings not merged: %s", e)
+        previous = {}
+    merged = dict(previous.get("experiments", {}))
+    for key, entry in this_call["experiments"].items():
+        before = merged.get(key, {})
+        spent = 0.0 if entry["status"] == "reused" else entry["seconds"]
+        merged[key] = {**entry, "seconds_all_calls":
+                       before.get("seconds_all_calls", before.get("seconds", 0.0)) + spent}
+    return {**this_call, "experiments": merged,
+            "total_seconds_all_calls": sum(e["seconds_all_calls"] for e in merged.values())}
 
 
 def reproduce(args: argparse.Namespace) -> dict[str, Any]:
@@ -160,7 +176,7 @@ def reproduce(args: argparse.Namespace) -> dict[str, Any]:
     print("plan:")
     for i, step in enumerate(steps, 1):
         est = estimates.get(step.key)
-        note = f"~{_fmt_duration(est)} if nothing is cached" if est else ""
+        note = f"~{format_duration(est)} if nothing is cached" if est else ""
         print(f"  {i}. {', '.join(step.ids)} {note}")
 
     timings: dict[str, Any] = {"cpu": cpu_name(), "quick": args.quick, "experiments": {}}
@@ -171,8 +187,8 @@ def reproduce(args: argparse.Namespace) -> dict[str, Any]:
             remaining = sum(v or 0 for k, v in estimates.items()
                             if k in [s.key for s in steps[i - 1:]])
             print(f"[{i}/{len(steps)}] {step.key}: elapsed "
-                  f"{_fmt_duration(time.monotonic() - t_start)}"
-                  + (f", ETA {_fmt_duration(remaining)}" if remaining else ""), flush=True)
+                  f"{format_duration(time.monotonic() - t_start)}"
+                  + (f", ETA {format_duration(remaining)}" if remaining else ""), flush=True)
             before = _metrics_mtimes(out, step)
             t0 = time.monotonic()
             try:
@@ -191,6 +207,7 @@ def reproduce(args: argparse.Namespace) -> dict[str, Any]:
                                                 "seconds": time.monotonic() - t0}
     finally:
         timings["total_seconds"] = time.monotonic() - t_start
+        timings = merge_timings(out / "reproduce" / "timings.json", timings)
         atomic_write_json(out / "reproduce" / "timings.json", timings)
         try:
             paths = build_report(out)
@@ -199,8 +216,8 @@ def reproduce(args: argparse.Namespace) -> dict[str, Any]:
             log.error("report not written: %s", e)
         print("\nwhere the time went:")
         for key, t in timings["experiments"].items():
-            print(f"  {key:<16} {_fmt_duration(t['seconds']):>8}  {t['status'][:100]}")
-        print(f"  {'total':<16} {_fmt_duration(timings['total_seconds']):>8}")
+            print(f"  {key:<16} {format_duration(t['seconds']):>8}  {t['status'][:100]}")
+        print(f"  {'total':<16} {format_duration(timings['total_seconds']):>8}")
     if failures:
         raise MlsplabError(f"{len(failures)} step(s) failed: " + "; ".join(failures))
     return timings

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlsplab.durations import format_duration
 from mlsplab.io import read_json
 from mlsplab.report.document import Bullets, Document, Figure, Heading, Paragraph, Table
 from mlsplab.report.tables import specific_blocks
@@ -218,9 +219,15 @@ def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Docum
                           caption=ANCHOR_NOTE))
     if timings:
         doc.add(Heading("Where the time went"),
-                Table(["experiment", "status", "wall time (s)"],
-                      [[k, str(v.get("status", "")), fmt(v.get("seconds"), 4)]
+                Table(["step", "last call", "wall time of last call",
+                       "wall time, all calls"],
+                      [[k, str(v.get("status", ""))[:80], format_duration(v.get("seconds")),
+                        format_duration(v.get("seconds_all_calls", v.get("seconds")))]
                        for k, v in timings.get("experiments", {}).items()],
-                      caption=f"Total {fmt(timings.get('total_seconds'), 4)} s on "
-                              f"{timings.get('cpu', 'this machine')}."))
+                      caption=f"Wall time of the steps over all `mlsplab reproduce` calls "
+                              f"(resumes and --time-budget slices add up): "
+                              f"{format_duration(timings.get('total_seconds_all_calls'))}; last "
+                              f"call {format_duration(timings.get('total_seconds'))} on "
+                              f"{timings.get('cpu', 'this machine')}. Steps run side by side "
+                              "overlap in time."))
     return doc
