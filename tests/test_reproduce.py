@@ -64,6 +64,13 @@ def test_timings_of_separate_calls_merge_and_add_up(tmp_path: Path) -> None:
     assert set(merge_timings(path, third)["experiments"]) == {"q1b", "q2", "q4"}
 
 
+def test_timings_from_before_seconds_all_calls_still_merge(tmp_path: Path) -> None:
+    path = tmp_path / "timings.json"
+    atomic_write_json(path, {"experiments": {"q1d": {"status": "failed", "seconds": 9.0}}})
+    call = {"experiments": {"q2": {"status": "done", "seconds": 2.0}}, "total_seconds": 2.0}
+    assert merge_timings(path, call)["total_seconds_all_calls"] == 11.0
+
+
 def test_corrupt_timings_file_is_replaced_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "timings.json"
     path.write_text("{not json")

@@ -144,12 +144,14 @@ def merge_timings(path: Path, this_call: dict[str, Any]) -> dict[str, Any]:
     except MlsplabError as e:
         log.warning("earlier timings not merged: %s", e)
         previous = {}
-    merged = dict(previous.get("experiments", {}))
+    # entries written before seconds_all_calls existed count their last call only
+    merged = {key: {**entry, "seconds_all_calls":
+                    entry.get("seconds_all_calls", entry.get("seconds", 0.0))}
+              for key, entry in previous.get("experiments", {}).items()}
     for key, entry in this_call["experiments"].items():
-        before = merged.get(key, {})
         spent = 0.0 if entry["status"] == "reused" else entry["seconds"]
-        merged[key] = {**entry, "seconds_all_calls":
-                       before.get("seconds_all_calls", before.get("seconds", 0.0)) + spent}
+        before = merged.get(key, {}).get("seconds_all_calls", 0.0)
+        merged[key] = {**entry, "seconds_all_calls": before + spent}
     return {**this_call, "experiments": merged,
             "total_seconds_all_calls": sum(e["seconds_all_calls"] for e in merged.values())}
 
