@@ -47,7 +47,10 @@ def test_report_has_every_section_and_the_numbers(tmp_path: Path) -> None:
         assert key in page and key in text, key
     assert "71.2 %" in page and "88.3 %" in page  # read from metrics, formatted
     assert "q3a-adam measured sentence" in text
-    assert "a stated deviation" in page
+    # on the first page a deviation shared by several experiments is listed once, naming
+    # all of them; each experiment's block repeats it beside the result
+    assert page.count("a stated deviation") == 3
+    assert "q1b-lstm-avg, q3a-adam: a stated deviation" in page
     assert "QUICK MODE" not in page  # nothing ran in quick mode
     # questions with no results say so rather than inventing numbers
     assert "No results yet" in page

@@ -172,6 +172,15 @@ def _headline_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
+def _deviations_by_text(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Each stated deviation once, prefixed by the experiments it applies to."""
+    where: dict[str, list[str]] = {}
+    for exp_id, m in results.items():
+        for text in m.get("deviations") or []:
+            where.setdefault(text, []).append(exp_id)
+    return sorted(f"{', '.join(ids)}: {text}" for text, ids in where.items())
+
+
 def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Document:
     """Assemble the whole report from the results under ``out``."""
     out = Path(out)
@@ -191,8 +200,7 @@ def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Docum
         doc.add(Paragraph("This report was made in quick mode: small subsets and few epochs. "
                           "Its numbers check that the pipeline works; they are not the "
                           "assignment's results.", "warning"))
-    deviations = sorted({f"{exp_id}: {d}" for exp_id, m in results.items()
-                         for d in (m.get("deviations") or [])})
+    deviations = _deviations_by_text(results)
     if deviations:
         doc.add(Paragraph("Deviations from the assignment's settings, as run:"),
                 Bullets(deviations))
