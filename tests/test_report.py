@@ -76,3 +76,22 @@ def test_corrupt_metrics_file_is_skipped_not_fatal(tmp_path: Path) -> None:
 def test_missing_results_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(MlsplabError, match="no such results folder"):
         build_report(tmp_path / "nope")
+
+
+def test_headline_note_flags_partial_quick_and_beyond_runs() -> None:
+    from mlsplab.report.sections import _headline_note
+
+    assert _headline_note({"test_accuracy": 0.9}) == "-"
+    partial = {"complete": False, "history": [{}, {}], "epochs_planned": 25}
+    assert _headline_note(partial) == "partial: 2 of 25 epochs (time budget)"
+    assert _headline_note({"quick": True, "beyond_assignment": True}) == (
+        "quick mode; beyond the assignment")
+
+
+def test_results_are_listed_in_the_assignment_order(tmp_path: Path) -> None:
+    for exp_id in ("q4-conv-dense", "q3a-sgd", "q1b-lstm-avg", "zz-extra"):
+        _fake_result(tmp_path, exp_id, 0.5, quick=False)
+    from mlsplab.report.sections import load_results
+
+    assert list(load_results(tmp_path)) == ["q1b-lstm-avg", "q3a-sgd", "q4-conv-dense",
+                                            "zz-extra"]

@@ -76,7 +76,10 @@ ANCHOR_NOTE = ("Published numbers use their own protocols (IMDB: the official 25
 def load_results(out: Path) -> dict[str, dict[str, Any]]:
     """Every ``<out>/<id>/metrics.json`` keyed by id (unreadable ones are logged and skipped)."""
     results: dict[str, dict[str, Any]] = {}
-    for path in sorted(Path(out).glob("*/metrics.json")):
+    order = [i for section in SECTIONS for i in section.experiment_ids]
+    paths = sorted(Path(out).glob("*/metrics.json"), key=lambda p: (
+        order.index(p.parent.name) if p.parent.name in order else len(order), p.parent.name))
+    for path in paths:
         try:
             results[path.parent.name] = read_json(path)
         except Exception as e:  # a broken file must not stop the report
@@ -168,8 +171,22 @@ def _headline_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
     for exp_id, doc in results.items():
         if "test_accuracy" in doc and not isinstance(doc["test_accuracy"], (dict, list)):
             rows.append([exp_id, pct(doc["test_accuracy"], doc.get("test_accuracy_std")),
-                         "yes" if doc.get("quick") else "no"])
+                         _headline_note(doc)])
     return rows
+
+
+def _headline_note(doc: dict[str, Any]) -> str:
+    """What a reader must know beside a headline number: quick mode, a partial run, or a
+    run beyond the assignment."""
+    notes = []
+    if doc.get("quick"):
+        notes.append("quick mode")
+    if doc.get("complete") is False:
+        notes.append(f"partial: {len(doc.get('history') or [])} of "
+                     f"{doc.get('epochs_planned', '?')} epochs (time budget)")
+    if doc.get("beyond_assignment"):
+        notes.append("beyond the assignment")
+    return "; ".join(notes) or "-"
 
 
 def _deviations_by_text(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -208,7 +225,7 @@ def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Docum
         doc.add(Paragraph("Every experiment ran with the assignment's settings."))
     rows = _headline_rows(results)
     if rows:
-        doc.add(Table(["experiment", "test accuracy", "quick mode"], rows,
+        doc.add(Table(["experiment", "test accuracy", "note"], rows,
                       caption="Headline test accuracies (mean \u00b1 std over seeds where "
                               "several seeds ran)."))
     for section in SECTIONS:
