@@ -95,3 +95,11 @@ def test_results_are_listed_in_the_assignment_order(tmp_path: Path) -> None:
 
     assert list(load_results(tmp_path)) == ["q1b-lstm-avg", "q3a-sgd", "q4-conv-dense",
                                             "zz-extra"]
+
+
+def test_deviation_shared_by_a_question_is_stated_once_there(tmp_path: Path) -> None:
+    for exp_id in ("q3a-sgd", "q3a-adam"):
+        _fake_result(tmp_path, exp_id, 0.5, quick=False)
+    page = build_report(tmp_path)["html"].read_text()
+    assert "for every experiment below: a stated deviation" in page
+    assert page.count("a stated deviation") == 2  # first page + once in Q3

@@ -49,7 +49,7 @@ SECTIONS: tuple[Section, ...] = (
             "LayerNorm / BatchNorm, (c) ensembles by posterior averaging and by linear weights "
             "fitted on validation; comment on the gains.",
             ("q3a-sgd", "q3a-sgd-momentum", "q3a-rmsprop", "q3a-adam", "q3b-none",
-             "q3b-layernorm", "q3b-batchnorm", "q3c-ensemble", "q3x-augmented")),
+             "q3b-layernorm", "q3b-batchnorm", "q3c-ensemble", "q3x-augmented", "q3x-ensemble")),
     Section("Q4: CNN layer vs dense layer",
             "Computational complexity and memory of a CNN layer vs a dense layer; a CNN layer as "
             "a weight-shared sparse dense layer, and a CNN layer that acts as a dense layer.",
@@ -133,13 +133,19 @@ def _figure_caption(doc: dict[str, Any], png: Path) -> str:
     return png.stem.replace("_", " ").replace("-", " ")
 
 
-def experiment_blocks(exp_id: str, doc: dict[str, Any], exp_dir: Path) -> list:
-    """The generic blocks of one experiment: headline numbers, tables, summary, figures."""
+def experiment_blocks(exp_id: str, doc: dict[str, Any], exp_dir: Path, *,
+                      stated_above: frozenset[str] = frozenset()) -> list:
+    """The generic blocks of one experiment: headline numbers, tables, summary, figures.
+
+    Deviations in ``stated_above`` were already stated for the whole question and are not
+    repeated here.
+    """
     blocks: list = [Heading(exp_id, 2)]
     if doc.get("quick"):
         blocks.append(Paragraph(QUICK_BANNER, "warning"))
     for dev in doc.get("deviations", []) or []:
-        blocks.append(Paragraph(f"Deviation from the assignment: {dev}", "warning"))
+        if dev not in stated_above:
+            blocks.append(Paragraph(f"Deviation from the assignment: {dev}", "warning"))
     headline = []
     for key in ("test_accuracy", "test_accuracy_last", "val_accuracy", "best_epoch",
                 "epochs_completed", "n_parameters", "tokens_per_second"):
@@ -198,6 +204,14 @@ def _deviations_by_text(results: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(f"{', '.join(ids)}: {text}" for text, ids in where.items())
 
 
+def _shared_deviations(docs: list[dict[str, Any]]) -> frozenset[str]:
+    """The deviations every one of several experiments states (stated once per question)."""
+    if len(docs) < 2:
+        return frozenset()
+    sets = [set(d.get("deviations") or []) for d in docs]
+    return frozenset(set.intersection(*sets))
+
+
 def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Document:
     """Assemble the whole report from the results under ``out``."""
     out = Path(out)
@@ -230,11 +244,14 @@ def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Docum
                               "several seeds ran)."))
     for section in SECTIONS:
         doc.add(Heading(section.title), Paragraph(f"The assignment asks: {section.asks}", "note"))
-        found = False
-        for exp_id in section.experiment_ids:
-            if exp_id in results:
-                found = True
-                doc.add(*experiment_blocks(exp_id, results[exp_id], out / exp_id))
+        found = [i for i in section.experiment_ids if i in results]
+        shared = _shared_deviations([results[i] for i in found])
+        for dev in sorted(shared):
+            doc.add(Paragraph(f"Deviation from the assignment, for every experiment below: "
+                              f"{dev}", "warning"))
+        for exp_id in found:
+            doc.add(*experiment_blocks(exp_id, results[exp_id], out / exp_id,
+                                       stated_above=shared))
         if not found:
             doc.add(Paragraph(f"No results yet for this question in {out} (run `mlsplab "
                               f"reproduce --out {out}`).", "warning"))
