@@ -195,21 +195,37 @@ def _headline_note(doc: dict[str, Any]) -> str:
     return "; ".join(notes) or "-"
 
 
-def _deviations_by_text(results: dict[str, dict[str, Any]]) -> list[str]:
-    """Each stated deviation once, prefixed by the experiments it applies to."""
+def deviation_owners(docs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Each stated deviation once, with the experiments that state it, sorted by text."""
     where: dict[str, list[str]] = {}
-    for exp_id, m in results.items():
-        for text in m.get("deviations") or []:
-            where.setdefault(text, []).append(exp_id)
-    return sorted(f"{', '.join(ids)}: {text}" for text, ids in where.items())
+    for exp_id, doc in docs.items():
+        for dev in doc.get("deviations") or []:
+            where.setdefault(dev, []).append(exp_id)
+    return dict(sorted(where.items()))
 
 
-def _shared_deviations(docs: list[dict[str, Any]]) -> frozenset[str]:
-    """The deviations every one of several experiments states (stated once per question)."""
-    if len(docs) < 2:
-        return frozenset()
-    sets = [set(d.get("deviations") or []) for d in docs]
-    return frozenset(set.intersection(*sets))
+def section_blocks(section: Section, results: dict[str, dict[str, Any]], out: Path) -> list:
+    """One question of the assignment: what it asks, its experiments, published anchors."""
+    blocks: list = [Heading(section.title),
+                    Paragraph(f"The assignment asks: {section.asks}", "note")]
+    found = [i for i in section.experiment_ids if i in results]
+    # a deviation of several of the question's experiments is stated once, at its top
+    shared = {dev: ids for dev, ids in deviation_owners({i: results[i] for i in found}).items()
+              if len(ids) > 1}
+    for dev, ids in shared.items():
+        who = "every experiment below" if len(ids) == len(found) else ", ".join(ids)
+        blocks.append(Paragraph(f"Deviation from the assignment, for {who}: {dev}", "warning"))
+    for exp_id in found:
+        blocks.extend(experiment_blocks(exp_id, results[exp_id], out / exp_id,
+                                        stated_above=frozenset(shared)))
+    if not found:
+        blocks.append(Paragraph(f"No results yet for this question in {out} (run `mlsplab "
+                                f"reproduce --out {out}`).", "warning"))
+    if section.title in ANCHORS:
+        blocks += [Heading("Published results for context", 3),
+                   Table(["source", "accuracy"], [list(a) for a in ANCHORS[section.title]],
+                         caption=ANCHOR_NOTE)]
+    return blocks
 
 
 def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Document:
@@ -231,7 +247,7 @@ def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Docum
         doc.add(Paragraph("This report was made in quick mode: small subsets and few epochs. "
                           "Its numbers check that the pipeline works; they are not the "
                           "assignment's results.", "warning"))
-    deviations = _deviations_by_text(results)
+    deviations = [f"{', '.join(ids)}: {dev}" for dev, ids in deviation_owners(results).items()]
     if deviations:
         doc.add(Paragraph("Deviations from the assignment's settings, as run:"),
                 Bullets(deviations))
@@ -243,22 +259,7 @@ def build_document(out: Path, *, timings: dict[str, Any] | None = None) -> Docum
                       caption="Headline test accuracies (mean \u00b1 std over seeds where "
                               "several seeds ran)."))
     for section in SECTIONS:
-        doc.add(Heading(section.title), Paragraph(f"The assignment asks: {section.asks}", "note"))
-        found = [i for i in section.experiment_ids if i in results]
-        shared = _shared_deviations([results[i] for i in found])
-        for dev in sorted(shared):
-            doc.add(Paragraph(f"Deviation from the assignment, for every experiment below: "
-                              f"{dev}", "warning"))
-        for exp_id in found:
-            doc.add(*experiment_blocks(exp_id, results[exp_id], out / exp_id,
-                                       stated_above=shared))
-        if not found:
-            doc.add(Paragraph(f"No results yet for this question in {out} (run `mlsplab "
-                              f"reproduce --out {out}`).", "warning"))
-        if section.title in ANCHORS:
-            doc.add(Heading("Published results for context", 3),
-                    Table(["source", "accuracy"], [list(a) for a in ANCHORS[section.title]],
-                          caption=ANCHOR_NOTE))
+        doc.add(*section_blocks(section, results, out))
     if timings:
         doc.add(Heading("Where the time went"),
                 Table(["step", "last call", "wall time of last call",
