@@ -100,8 +100,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ) from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise MlsplabError(
-            f"{path}: not an mlsplab checkpoint (format tag missing); delete it or use another --out"
-        )
+            f"{path}: not an mlsplab checkpoint (format tag missing); delete it or use "
+            "another --out")
     return ckpt
 
 

@@ -9,8 +9,8 @@ The projected vectors are layer-normalised before the positions are added: at in
 projected word vector has a per-dimension std of ~0.2 against the positions' ~0.7, so without
 it the mean-pooled representation is dominated by the (content-free) positions. The encoder
 layer is pre-norm (``norm_first=True``; Xiong et al. 2020), which trains stably with Adam at
-1e-3 without a warm-up. Padded keys are excluded from attention with ``src_key_padding_mask`` and padded
-positions from the average, so padding never changes the output.
+1e-3 without a warm-up. Padded keys are excluded from attention with ``src_key_padding_mask``
+and padded positions from the average, so padding never changes the output.
 """
 
 from __future__ import annotations
