@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from synth_esc import write_esc_zip
 
+from mlsplab.errors import MlsplabError
 from mlsplab.experiments import q3_esc10
 from mlsplab.features.logmel import LogMelParams
 from mlsplab.io import read_json
@@ -68,6 +69,35 @@ def test_full_pipeline_two_seeds(data_dir: Path, tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/metrics.json")} == mtimes
     assert again["q3a-sgd"]["test_accuracy"] == results["q3a-sgd"]["test_accuracy"]
 
+    # --beyond later: trains only the augmented models, rewrites none of the assignment's files
+    beyond = q3_esc10.run(out, data_dir=data_dir, seeds=2, epochs=1, progress=False,
+                          beyond=True)
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+    assert len(list((out / "q3-models").glob("*-augmented-seed*"))) == 2
+    doc = read_json(out / "q3x-ensemble" / "metrics.json")
+    assert beyond["q3x-ensemble"] == doc
+    assert doc["beyond_assignment"] is True and doc["deviations"][0].startswith("BEYOND")
+    fam = doc["families"]
+    assert fam["per-seed"]["members"][-1] == "Adam/BatchNorm+aug"
+    assert len(fam["per-seed"]["methods"]["average"]["test_accuracy_per_seed"]) == 2
+    assert len(fam["augmented-pooled"]["members"]) == 2  # one model per seed, one ensemble
+    assert len(fam["all-pooled"]["methods"]["optimal-weights"]["weights_mean"]) == 4 * 2
+    head = doc["headline"]
+    assert head["method"] in q3_esc10.HEADLINE_METHODS
+    chosen = fam[head["family"]]["methods"][head["method"]]
+    assert doc["test_accuracy"] == chosen["test_accuracy"]
+    assert doc["val_accuracy_oof"] == chosen["val_accuracy_oof"]
+    # a pooled headline is one ensemble: no spread over seeds, so no std (not a std of 0)
+    assert (doc["test_accuracy_std"] is None) == (head["family"] != "per-seed")
+    # per-seed members are the very models of q3c-ensemble and q3x-augmented
+    assert (fam["per-seed"]["methods"]["Adam/BatchNorm+aug"]["test_accuracy_per_seed"]
+            == beyond["q3x-augmented"]["test_accuracy_per_seed"])
+    assert (fam["per-seed"]["methods"]["Adam/BatchNorm"]["test_accuracy"]
+            == ens["methods"]["Adam/BatchNorm"]["test_accuracy"])
+    assert any(s.startswith("Target 80.0 %") for s in doc["summary"])
+    for fig in ("ensemble_accuracy.png", "confusion_headline.png"):
+        assert (out / "q3x-ensemble" / fig).stat().st_size > 10_000
+
 
 def test_quick_mode_and_cli(data_dir: Path, tmp_path: Path, capsys) -> None:
     parser = argparse.ArgumentParser()
@@ -84,6 +114,84 @@ def test_quick_mode_and_cli(data_dir: Path, tmp_path: Path, capsys) -> None:
     assert doc["epochs_completed"] == [q3_esc10.QUICK_EPOCHS] and doc["seeds"] == [0]
     assert doc["deviations"][0].startswith("quick mode")
     assert "q3c-ensemble" in capsys.readouterr().out
+    ens = read_json(tmp_path / "q" / "q3x-ensemble" / "metrics.json")
+    assert ens["beyond_assignment"] is True and ens["quick"] is True
+    assert ens["config"]["augmented_member"] == aug["config"]
+
+
+def _fake_run(seed: int, rng: np.random.Generator, n_val: int = 20, n_test: int = 20,
+              n_classes: int = 3) -> dict:
+    """A stand-in for a train_model result: random posteriors and their accuracies."""
+    run: dict = {"seed": seed, "train_seconds": 1.0}
+    for split, n in (("val", n_val), ("test", n_test)):
+        p = rng.dirichlet(np.ones(n_classes), size=n)  # (n, C)
+        run[f"{split}_probs"] = p.tolist()
+    return run
+
+
+def _fake_members(rng: np.random.Generator, y: dict, seeds: int = 2) -> dict:
+    names = [q3_esc10.member_name(o, n) for o, n in q3_esc10.ENSEMBLE_MEMBERS]
+    names.append(q3_esc10.member_name("adam", "batch", augmented=True))
+    members = {n: [_fake_run(s, rng) for s in range(seeds)] for n in names}
+    for runs in members.values():
+        for r in runs:
+            for split in ("val", "test"):
+                r[f"{split}_accuracy"] = float(
+                    (np.asarray(r[f"{split}_probs"]).argmax(1) == y[split]).mean())
+    return members
+
+
+def test_beyond_headline_is_chosen_without_test_data() -> None:
+    rng = np.random.default_rng(0)
+    y = {"val": rng.integers(0, 3, 20), "test": rng.integers(0, 3, 20)}
+    members = _fake_members(rng, y)
+    families, cands = q3_esc10.beyond_candidates(members, y["val"], y["test"])
+    assert set(families) == set(q3_esc10.BEYOND_FAMILIES)
+    assert len(cands) == len(q3_esc10.BEYOND_FAMILIES) * len(q3_esc10.WEIGHT_FITS)
+    assert cands["all-pooled / average"]["n_models"] == 4 * 2
+    assert cands["augmented-pooled / average"]["n_models"] == 2
+    assert cands["per-seed / average"]["val_accuracy_oof"] == cands["per-seed / average"][
+        "val_accuracy"]  # averaging fits nothing, so out-of-fold = in-sample
+    head = q3_esc10.select_headline(cands)
+    # new test posteriors and labels change every test accuracy but not the choice
+    for runs in members.values():
+        for r in runs:
+            r["test_probs"] = rng.dirichlet(np.ones(3), size=20).tolist()
+    _, again = q3_esc10.beyond_candidates(members, y["val"], 2 - y["test"])
+    assert q3_esc10.select_headline(again) == head
+    assert any(again[k]["test_accuracy"] != cands[k]["test_accuracy"] for k in cands)
+    with pytest.raises(MlsplabError, match="augmented member"):
+        q3_esc10.beyond_candidates({k: v for k, v in members.items() if "+aug" not in k},
+                                   y["val"], y["test"])
+
+
+def test_select_headline_rules() -> None:
+    def cand(method: str, oof: float, ce: float = 1.0) -> dict:
+        return {"method": method, "val_accuracy_oof": oof, "val_cross_entropy_oof": ce,
+                "test_accuracy": 1.0 - oof}
+
+    cands = {"a / least-squares": cand("least-squares", 0.99),  # not a posterior: ineligible
+             "b / average": cand("average", 0.80, ce=0.7),
+             "c / optimal-weights": cand("optimal-weights", 0.80 + 1e-12, ce=0.6),
+             "d / average": cand("average", 0.70, ce=0.1)}
+    assert q3_esc10.select_headline(cands) == "c / optimal-weights"  # tie on accuracy -> CE
+    with pytest.raises(MlsplabError, match="no candidate"):
+        q3_esc10.select_headline({"a / least-squares": cands["a / least-squares"]})
+
+
+def test_out_of_fold_combination() -> None:
+    from mlsplab.models.ensemble import (combine, fit_simplex_weights,
+                                         out_of_fold_combination)
+
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(4), size=(3, 13))  # (M, N, C)
+    labels = rng.integers(0, 4, 13)
+    avg = out_of_fold_combination(probs, labels, q3_esc10.WEIGHT_FITS["average"])
+    assert np.allclose(avg, combine(probs, np.full(3, 1 / 3)))
+    oof = out_of_fold_combination(probs, labels, fit_simplex_weights, n_folds=5)
+    assert oof.shape == (13, 4) and np.allclose(oof.sum(1), 1)
+    with pytest.raises(MlsplabError, match="n_folds"):
+        out_of_fold_combination(probs, labels, fit_simplex_weights, n_folds=1)
 
 
 def test_same_seed_same_numbers(data_dir: Path, tmp_path: Path) -> None:

@@ -8,9 +8,15 @@ Two ways to fit the weights ``w`` of the combination ``sum_m w_m P_m``:
   again a posterior. The objective is convex in ``w``; SLSQP finds its minimum.
 * :func:`fit_least_squares_weights`: unconstrained least squares of the one-hot targets on the
   members' posteriors (weights may be negative or not sum to one), for comparison.
+
+:func:`out_of_fold_combination` evaluates a weight fit on the validation set by
+cross-validation, so that methods with fitted weights can be compared with plain averaging on
+validation data they were not fitted on.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from scipy.optimize import minimize
@@ -123,3 +129,49 @@ def fit_least_squares_weights(probs: np.ndarray, labels: np.ndarray) -> np.ndarr
     A = probs.reshape(n_models, -1).T  # (M, N, C) -> (N * C, M)
     w, *_ = np.linalg.lstsq(A, targets.reshape(-1), rcond=None)
     return w
+
+
+def out_of_fold_combination(probs: np.ndarray, labels: np.ndarray,
+                            fit: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                            n_folds: int = 5) -> np.ndarray:
+    """Combined posteriors of each item with weights fitted on the other folds only.
+
+    Weights fitted on the validation set make that set's accuracy optimistic; this gives an
+    honest validation estimate for comparing weighting methods. Item ``i`` goes to fold
+    ``i mod k`` with ``k = min(n_folds, n_items)``.
+
+    Parameters
+    ----------
+    probs : ndarray of shape (n_models, n_items, n_classes)
+        Members' posteriors on the validation set.
+    labels : ndarray of shape (n_items,), int
+    fit : callable ``(probs, labels) -> weights``
+        E.g. :func:`fit_simplex_weights` or :func:`fit_least_squares_weights`.
+    n_folds : int >= 2, default=5
+
+    Returns
+    -------
+    combined : ndarray of shape (n_items, n_classes)
+
+    Examples
+    --------
+    >>> good = np.eye(3)[[0, 1, 2, 0, 1, 2]] * 0.9 + 0.1 / 3
+    >>> bad = np.full((6, 3), 1 / 3)
+    >>> oof = out_of_fold_combination(np.stack([good, bad]), np.array([0, 1, 2, 0, 1, 2]),
+    ...                               fit_simplex_weights, n_folds=3)
+    >>> oof.argmax(1).tolist()
+    [0, 1, 2, 0, 1, 2]
+    """
+    probs = _check(probs, labels)
+    labels = np.asarray(labels, dtype=np.int64)
+    n_items = probs.shape[1]
+    if n_folds < 2 or n_items < 2:
+        raise MlsplabError(f"out-of-fold weights need n_folds >= 2 and >= 2 items, got "
+                           f"n_folds={n_folds} for {n_items} item(s)")
+    fold = np.arange(n_items) % min(n_folds, n_items)  # (N,)
+    out = np.empty(probs.shape[1:], dtype=np.float64)  # (N, C)
+    for k in np.unique(fold):
+        held = fold == k
+        w = fit(probs[:, ~held], labels[~held])
+        out[held] = combine(probs[:, held], w)
+    return out
