@@ -50,6 +50,7 @@ def test_quick_reproduce_end_to_end(tiny_data: Path, tmp_path: Path,
         key = section.title.split(":")[0]
         assert key in html and key in text
     assert "No results yet" not in html
+    assert all(exp_id in html for step in STEPS for exp_id in step.ids)
     assert all("QUICK MODE" in p for p in pages)
     timings = json.loads((out / "reproduce" / "timings.json").read_text())
     assert {s.key for s in STEPS} == set(timings["experiments"])
@@ -57,5 +58,6 @@ def test_quick_reproduce_end_to_end(tiny_data: Path, tmp_path: Path,
 
     # a second run finds every result finished with the same config and reuses it
     assert main(args) == 0
-    timings = json.loads((out / "reproduce" / "timings.json").read_text())
-    assert all(t["status"] == "reused" for t in timings["experiments"].values()), timings
+    again = json.loads((out / "reproduce" / "timings.json").read_text())
+    assert all(t["status"] == "reused" for t in again["experiments"].values()), again
+    assert again["total_seconds_all_calls"] == timings["total_seconds_all_calls"]
