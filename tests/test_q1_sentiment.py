@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 from gensim.models import KeyedVectors
 from synth_data import write_imdb_zip, write_unsup_gz
 
@@ -16,14 +15,7 @@ from mlsplab.experiments import q1_sentiment as q1
 from mlsplab.io import read_json
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models gain nothing from 2 threads, and on a busy 2-core machine OpenMP threads
-    # spin-waiting on each other make steps ~10x slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,7 @@ from mlsplab.experiments import q1a_embeddings
 from mlsplab.experiments.q1a_embeddings import EXPERIMENT_ID, PLOT_FILES, run
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # Only the test's data dir may be found, and nothing may be downloaded.
-    monkeypatch.delenv("MLSPLAB_DATA_DIR", raising=False)
-    monkeypatch.setattr("mlsplab.data.files.REPO_ROOT", tmp_path / "no-repo" / "x")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MLSPLAB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("isolated_data_dirs")
 
 
 @pytest.fixture(scope="module")

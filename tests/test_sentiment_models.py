@@ -12,14 +12,7 @@ from mlsplab.models.transformer_classifier import TransformerClassifier, Transfo
 V, E = 50, 100
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models gain nothing from 2 threads, and on a busy 2-core machine OpenMP threads
-    # spin-waiting on each other make steps ~10x slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _emb():

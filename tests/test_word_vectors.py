@@ -32,13 +32,7 @@ def train_texts() -> list[str]:
     return [make_review(rng, i % 2 == 0) for i in range(120)]
 
 
-@pytest.fixture(autouse=True)
-def no_shared_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # Only the test's data dir may be found: hide ../shared/data, $MLSPLAB_DATA_DIR, ~/.cache.
-    monkeypatch.delenv("MLSPLAB_DATA_DIR", raising=False)
-    monkeypatch.setattr("mlsplab.data.files.REPO_ROOT", tmp_path / "no-repo" / "x")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MLSPLAB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("isolated_data_dirs")
 
 
 def _kv(dim: int, words: list[str]) -> KeyedVectors:

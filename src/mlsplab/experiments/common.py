@@ -70,7 +70,8 @@ def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, A
     """The existing metrics of a finished run with this exact config, else None.
 
     A metrics file marked ``"complete": false`` (training stopped at a time budget) counts as
-    unfinished, so the caller resumes it from its checkpoint.
+    unfinished, so the caller resumes it from its checkpoint. Finding a finished run is logged,
+    since the caller then skips the work.
     """
     path = Path(exp_dir) / "metrics.json"
     if not path.exists():
@@ -85,6 +86,7 @@ def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, A
         return None
     if doc.get("complete") is False:  # a run stopped at a deadline: resume it
         return None
+    log.info("%s: finished run with this configuration found; skipping", Path(exp_dir).name)
     return doc
 
 

@@ -308,9 +308,7 @@ def run(model_name: str, out: str | Path, *, data_dir: str | Path | None = None,
                      max_tokens=base["max_tokens"])
     config = experiment_config(model_name, seed=seed, quick=quick, epochs=epochs,
                                max_tokens=max_tokens, vectors=data.vectors)
-    done = finished_metrics(exp_dir, config)
-    if done is not None:
-        log.info("%s: finished run with this configuration found; skipping", exp_id)
+    if (done := finished_metrics(exp_dir, config)) is not None:
         return done
 
     set_seed(seed)

@@ -134,9 +134,8 @@ def run(out: str | Path, *, data_dir: Path | None = None, seed: int = 0, quick: 
         "word2vec": None if pretrained is not None else asdict(word2vec_params(quick=quick,
                                                                                dim=DIM)),
     }
-    done = finished_metrics(exp, config)
-    if done is not None and all((exp / f).is_file() for f in PLOT_FILES):
-        log.info("%s: already finished with this configuration; skipping", exp)
+    plots_exist = all((exp / f).is_file() for f in PLOT_FILES)
+    if plots_exist and (done := finished_metrics(exp, config)) is not None:
         return done
 
     reviews = load_imdb(imdb_path)

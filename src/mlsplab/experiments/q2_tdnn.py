@@ -22,7 +22,7 @@ from mlsplab.analysis.tdnn import (DEFAULT_CONTEXTS, UPDATE_RULES, Contexts, TDN
                                    manual_loss, output_frames, parse_contexts, random_config,
                                    receptive_field, TDNN)
 from mlsplab.errors import MlsplabError
-from mlsplab.io import atomic_write
+from mlsplab.io import atomic_write, read_json
 from mlsplab.experiments.common import (
     add_common_args, experiment_dir, finished_metrics, text_table,
                                         write_metrics)
@@ -145,7 +145,6 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False, input_dim: int =
               "fd_entries": fd_entries, "n_random_architectures": N_RANDOM}
     exp_dir = experiment_dir(out, EXPERIMENT_ID)
     if (done := finished_metrics(exp_dir, config)) is not None:
-        log.info("%s: finished run with this config found; skipping", EXPERIMENT_ID)
         return done
     set_seed(seed)
     t0 = time.perf_counter()
@@ -233,7 +232,7 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False, input_dim: int =
         "summary": summary,
     }
     write_metrics(exp_dir, EXPERIMENT_ID, config, metrics)
-    return finished_metrics(exp_dir, config) or metrics
+    return read_json(exp_dir / "metrics.json")
 
 
 # --------------------------------------------------------------------------- CLI

@@ -19,12 +19,12 @@ and the ensemble reuses ``q3a-sgd`` and ``q3b-batchnorm``. Training uses the sha
 (:func:`mlsplab.training.fit`): atomic checkpoints, resume after a kill, and model selection by
 the lowest validation loss (early stopping).
 
-Hyperparameters (the assignment fixes only the batch size, 16): learning rates are 0.001 for RMSprop
-(otherwise torch defaults; torch's default lr 0.01 diverged, so the Keras/TensorFlow default lr
-is used) and Adam (torch default), and 0.01 for both SGD variants; at most :data:`EPOCHS` epochs with early stopping after
-:data:`PATIENCE` epochs without a lower validation loss. Only the validation fold informed
-these choices; the test fold is evaluated once per trained model, at its best-validation
-weights.
+Hyperparameters (the assignment fixes only the batch size, 16): learning rates are 0.001 for
+RMSprop (otherwise torch defaults; torch's default lr 0.01 diverged, so the Keras/TensorFlow
+default lr is used) and Adam (torch default), and 0.01 for both SGD variants; at most
+:data:`EPOCHS` epochs with early stopping after :data:`PATIENCE` epochs without a lower
+validation loss. Only the validation fold informed these choices; the test fold is evaluated
+once per trained model, at its best-validation weights.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ SPLIT_DEVIATION = ("the assignment says 241/80/79 training/validation/test clips
                    "ESC-10 folds 1-3/4/5 give {train}/{val}/{test}, which are used")
 COMMON_DEVIATIONS = (
     "the assignment fixes neither epochs nor learning rates: at most {epochs} epochs, "
-    "{stopping} (the weights with the lowest validation loss are tested); learning rates SGD 0.01, SGD+momentum 0.01 "
+    "{stopping} (the weights with the lowest validation loss are tested); learning rates "
+    "SGD 0.01, SGD+momentum 0.01 "
     "(momentum 0.9), RMSprop 0.001 and Adam 0.001; not tuned further for lack of CPU time",
     "RMSprop 'with default parameters': torch defaults (alpha 0.99, eps 1e-8, no momentum) "
     "except the learning rate, 0.001 (the Keras/TensorFlow default) instead of torch's 0.01, "
@@ -168,13 +169,14 @@ def prepare_data(zip_path: Path, cache_dir: Path, *, params: LogMelParams,
             scaler = Standardizer().fit(feats)
         X[name] = torch.from_numpy(scaler.transform(feats)).unsqueeze(1)  # (n, 1, F, T)
         y[name] = torch.from_numpy(fs.labels[rows])
+    n_samples = round(params.clip_seconds * params.sr)
     info = {
         "cache_file": str(fs.cache_path),
         "extraction_seconds": fs.extraction_seconds,
         "extraction_seconds_when_built": fs.built_seconds,
         "from_cache": fs.extraction_seconds is None,
-        "frames": (f"centred frames: 1 + {round(params.clip_seconds * params.sr)} // "
-                   f"{params.hop_length} = {1 + round(params.clip_seconds * params.sr) // params.hop_length}; "
+        "frames": (f"centred frames: 1 + {n_samples} // {params.hop_length} = "
+                   f"{1 + n_samples // params.hop_length}; "
                    f"the first {params.n_frames} are kept, dropping the frame centred on the "
                    "clip's last sample (half its window lies beyond the audio)"),
         "window": (f"Hann, {params.win_length} samples ({1000 * params.win_length / params.sr:.1f}"
@@ -390,7 +392,8 @@ def group_summary(docs: dict[str, dict[str, Any]], label: dict[str, str]) -> lis
     gap = docs[a]["test_accuracy"] - docs[b]["test_accuracy"]
     noise = max(docs[a]["test_accuracy_std"], docs[b]["test_accuracy_std"])
     verdict = ("larger than" if gap > noise else "within")
-    out.append(f"Highest mean test accuracy: {label[a]} {_pm(docs[a]['test_accuracy'], docs[a]['test_accuracy_std'])}"
+    best = _pm(docs[a]["test_accuracy"], docs[a]["test_accuracy_std"])
+    out.append(f"Highest mean test accuracy: {label[a]} {best}"
                f", ahead of {label[b]} by {100 * gap:.1f} points, which is {verdict} the larger "
                f"seed std ({100 * noise:.1f} points); one test clip is 1.25 points.")
     gaps = {i: docs[i]["test_loss"] - float(np.mean(
@@ -651,9 +654,7 @@ def run(out: str | Path, *, data_dir: str | Path | None = None, seeds: int = 3,
             "beyond_assignment": True}
     results: dict[str, dict[str, Any]] = {}
     for exp_id in wanted:
-        done = finished_metrics(out / exp_id, configs[exp_id])
-        if done is not None:
-            log.info("%s: finished run with this configuration found; skipping", exp_id)
+        if (done := finished_metrics(out / exp_id, configs[exp_id])) is not None:
             results[exp_id] = done
     if len(results) == len(wanted):
         return results
@@ -718,8 +719,8 @@ def run(out: str | Path, *, data_dir: str | Path | None = None, seeds: int = 3,
                            _pm(d["val_accuracy"], d["val_accuracy_std"]),
                            ", ".join(map(str, d["best_epochs"])),
                            f"{np.mean(d['train_seconds_per_seed']):.0f}"] for i, d in docs.items()]}
-        title = (f"Q3({group[-1]}): {'optimizers (no norm)' if by == 'optimizer' else 'normalizations (Adam)'}"
-                 f", {len(seed_list)} seed(s)")
+        what = "optimizers (no norm)" if by == "optimizer" else "normalizations (Adam)"
+        title = f"Q3({group[-1]}): {what}, {len(seed_list)} seed(s)"
         last = ids[-1]
         fig_name = f"{group}_loss_comparison.png"
         plot_curves(experiment_dir(out, last) / fig_name, docs, label, title)

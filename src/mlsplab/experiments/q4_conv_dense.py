@@ -23,7 +23,7 @@ from mlsplab.analysis.conv_dense import (MAX_DENSE_BYTES, ConvSpec, check_conv_a
                                          measure_forward, sparse_stats_formula, time_forward,
                                          torch_counts)
 from mlsplab.errors import MlsplabError
-from mlsplab.io import atomic_write
+from mlsplab.io import atomic_write, read_json
 from mlsplab.experiments.common import (
     add_common_args, experiment_dir, finished_metrics, text_table,
                                         write_metrics)
@@ -195,7 +195,6 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False) -> dict[str, Any
               "max_dense_bytes": MAX_DENSE_BYTES, "timing_repeats": TIMING_REPEATS}
     exp_dir = experiment_dir(out, EXPERIMENT_ID)
     if (done := finished_metrics(exp_dir, config)) is not None:
-        log.info("%s: finished run with this config found; skipping", EXPERIMENT_ID)
         return done
     set_seed(seed)
     t0 = time.perf_counter()
@@ -283,7 +282,7 @@ def run(out: str | Path, *, seed: int = 0, quick: bool = False) -> dict[str, Any
         "summary": summary,
     }
     write_metrics(exp_dir, EXPERIMENT_ID, config, metrics)
-    return finished_metrics(exp_dir, config) or metrics
+    return read_json(exp_dir / "metrics.json")
 
 
 # --------------------------------------------------------------------------- CLI
