@@ -115,3 +115,24 @@ def test_estimate_seconds_is_positive_and_scales_with_epochs(data_dir):
     assert one > 0
     with pytest.raises(MlsplabError, match="not a sentiment model"):
         q1.estimate_seconds("cnn", data_dir=data_dir)
+
+
+def test_resumed_run_keeps_its_precision(data_dir, tmp_path, monkeypatch):
+    q1.run("lstm-avg", tmp_path, data_dir=data_dir, quick=True, epochs=1, progress=False,
+           precision="fp32", deadline=time.time())
+
+    def must_not_probe(*args, **kwargs):
+        raise AssertionError("a resumed run must not probe the precision again")
+
+    monkeypatch.setattr(q1, "choose_precision", must_not_probe)
+    m = q1.run("lstm-avg", tmp_path, data_dir=data_dir, quick=True, epochs=1, progress=False)
+    assert m["complete"] and m["precision"] == "fp32"
+    assert "kept" in m["precision_reason"]
+    # an explicit, different precision is refused rather than mixed into one history
+    monkeypatch.setattr(q1, "choose_precision",
+                        lambda requested, *a, **k: q1.Precision(requested, "test"))
+    q1.run("lstm-avg", tmp_path / "c", data_dir=data_dir, quick=True, epochs=1,
+           progress=False, precision="fp32", deadline=time.time())
+    with pytest.raises(MlsplabError, match="different configuration"):
+        q1.run("lstm-avg", tmp_path / "c", data_dir=data_dir, quick=True, epochs=1,
+               progress=False, precision="bf16")

@@ -39,7 +39,7 @@ from mlsplab.models.transformer_classifier import TransformerClassifier, Transfo
 from mlsplab.runtime import PRECISIONS, Precision, autocast, choose_precision, cpu_name, \
     select_device
 from mlsplab.seeding import set_seed
-from mlsplab.training import TrainConfig, fit
+from mlsplab.training import TrainConfig, fit, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,9 @@ def run(model_name: str, out: str | Path, *, data_dir: str | Path | None = None,
 
     set_seed(seed)
     model = build_model(model_name, torch.from_numpy(data.vocab.vectors), dev)
-    prec = choose_precision(precision, dev, make_step=_probe_factory(model, data))
+    ckpt_path = exp_dir / "checkpoint.pt"
+    prec = _resumed_precision(ckpt_path, precision) or choose_precision(
+        precision, dev, make_step=_probe_factory(model, data))
     log.info("%s: %d parameters on %s, precision %s (%s)", exp_id, n_parameters(model), dev,
              prec.name, prec.reason)
     set_seed(seed)
@@ -330,7 +332,8 @@ def run(model_name: str, out: str | Path, *, data_dir: str | Path | None = None,
     t0 = time.perf_counter()
     result = fit(model, config=train_cfg, train_batches=train_batches, train_step=train_step,
                  evaluate=lambda m: evaluate(m, data.ids["val"], data.labels["val"], dev, prec),
-                 checkpoint_path=exp_dir / "checkpoint.pt", run_config=config, seed=seed,
+                 checkpoint_path=ckpt_path, run_config={**config, "precision": prec.name},
+                 seed=seed,
                  progress=progress, desc=exp_id, deadline=deadline)
     wall = time.perf_counter() - t0
     history = result.history
@@ -378,6 +381,19 @@ def run(model_name: str, out: str | Path, *, data_dir: str | Path | None = None,
     metrics["summary"] = _summary(exp_id, metrics)
     write_metrics(exp_dir, exp_id, config, metrics)
     return read_json(exp_dir / "metrics.json")
+
+
+def _resumed_precision(ckpt_path: Path, requested: str) -> Precision | None:
+    """The precision an interrupted run was trained in, when ``--precision auto`` resumes it.
+
+    The probe's verdict can change from call to call (a busy machine, a bf16 speedup near the
+    threshold); a resumed run keeps its precision so that it ends with the numbers of an
+    uninterrupted one. An explicit ``fp32``/``bf16`` that differs is refused by the trainer.
+    """
+    if requested != "auto" or not ckpt_path.exists():
+        return None
+    name = load_checkpoint(ckpt_path)["identity"]["run"].get("precision")
+    return Precision(name, "kept from the interrupted run's checkpoint") if name else None
 
 
 def _summary(exp_id: str, m: dict[str, Any]) -> list[str]:
