@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -59,12 +60,11 @@ def autocast(device: torch.device, precision: Precision) -> Iterator[None]:
         yield
 
 
-def _time_step(step: Callable[[], None], repeats: int) -> float:
-    step()  # warm-up (kernel selection, allocation)
+def _seconds_of(step: Callable[[], None]) -> float:
+    """Seconds of one call of ``step``."""
     t0 = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    return (time.perf_counter() - t0) / repeats
+    step()
+    return time.perf_counter() - t0
 
 
 def default_probe_step(device: torch.device) -> Callable[[], None]:
@@ -88,24 +88,33 @@ def choose_precision(
     """Pick fp32 or bf16.
 
     ``fp32``/``bf16`` are honoured (bf16 is still checked to run). ``auto`` times
-    ``make_step(device)`` in fp32 and under bf16 autocast and takes bf16 only if it runs and is
-    at least ``BF16_MIN_SPEEDUP`` times faster.
+    ``make_step(device)`` in fp32 and under bf16 autocast (interleaved, best of ``repeats``) and
+    takes bf16 only if it runs and is at least ``BF16_MIN_SPEEDUP`` times faster.
     """
     if requested not in PRECISIONS:
         raise MlsplabError(f"--precision={requested!r}; expected one of {PRECISIONS}")
     if requested == "fp32":
         return Precision("fp32", "requested")
     step = make_step(device)
-    try:
+
+    def bf16_step() -> None:
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
-            t_bf16 = _time_step(step, repeats)
+            step()
+
+    try:
+        bf16_step()  # warm-up; raises where bf16 does not run
     except RuntimeError as e:  # e.g. oneDNN refusing bf16 LSTM on AVX2-only CPUs
         if requested == "bf16":
             raise MlsplabError(f"--precision=bf16 does not run on this {device}: {e}") from e
         return Precision("fp32", f"bf16 autocast failed on this {device.type}: {str(e)[:80]}")
     if requested == "bf16":
         return Precision("bf16", "requested")
-    t_fp32 = _time_step(step, repeats)
+    step()  # fp32 warm-up
+    # interleaved and best-of: a busy machine slows some calls, not the fastest of each kind
+    t_fp32 = t_bf16 = math.inf
+    for _ in range(repeats):
+        t_fp32 = min(t_fp32, _seconds_of(step))
+        t_bf16 = min(t_bf16, _seconds_of(bf16_step))
     speedup = t_fp32 / t_bf16
     if speedup >= BF16_MIN_SPEEDUP:
         return Precision("bf16", f"probe: bf16 {speedup:.2f}x faster than fp32")
