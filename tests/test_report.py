@@ -103,3 +103,22 @@ def test_deviation_shared_by_a_question_is_stated_once_there(tmp_path: Path) -> 
     page = build_report(tmp_path)["html"].read_text()
     assert "for every experiment below: a stated deviation" in page
     assert page.count("a stated deviation") == 2  # first page + once in Q3
+
+
+def test_pdf_columns_fit_their_longest_word() -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from mlsplab.report.document import Table
+    from mlsplab.report.pdf import STYLES, _column_widths
+
+    rows = [["Adam/BatchNorm+aug", "3", "82.5 %", "0.47, 0.29, 0.24 " * 6, "77.5 %"]] * 3
+    block = Table(["model", "models", "validation accuracy", "weights (mean)", "test accuracy"],
+                  rows)
+    widths = _column_widths(block, 5, 480.0)
+    assert abs(sum(widths) - 480.0) < 1e-6
+    cell, head = STYLES["cell"], STYLES["cellhead"]
+    for i, w in enumerate(widths):
+        words = [(x, head) for x in block.header[i].split()]
+        words += [(x, cell) for r in rows for x in r[i].split()]
+        assert all(stringWidth(x, s.fontName, s.fontSize) + 6 <= w for x, s in words), i
+    assert widths[3] == max(widths)  # the longest text gets the spare width

@@ -14,6 +14,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     Image,
     KeepTogether,
@@ -21,10 +22,10 @@ from reportlab.platypus import (
     ListItem,
     SimpleDocTemplate,
     Spacer,
+    TableStyle,
 )
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
-from reportlab.platypus import TableStyle
 
 from mlsplab.io import atomic_write
 from mlsplab.report.document import Bullets, Document, Figure, Heading, Paragraph, Table
@@ -57,13 +58,33 @@ def _p(text: str, style: str = "body") -> RLParagraph:
     return RLParagraph(html.escape(text), STYLES[style])
 
 
+def _column_widths(block: Table, n_cols: int, width: float) -> list[float]:
+    """Widths (points) that fit each column's longest word, the rest of ``width`` shared in
+    proportion to each column's longest text (capped), so no word breaks letter by letter."""
+    head, body = STYLES["cellhead"], STYLES["cell"]
+    pad = 6 + 1  # left + right padding, and a point of slack
+
+    def word_width(text: str, style: ParagraphStyle) -> float:
+        return max((stringWidth(w, style.fontName, style.fontSize) for w in text.split()),
+                   default=0.0)
+
+    minimum = [pad + word_width(block.header[i], head) if i < len(block.header) else pad
+               for i in range(n_cols)]
+    longest = [len(block.header[i]) if i < len(block.header) else 0 for i in range(n_cols)]
+    for row in block.rows:
+        for i, cell in enumerate(row):
+            minimum[i] = max(minimum[i], pad + word_width(cell, body))
+            longest[i] = max(longest[i], len(cell))
+    if sum(minimum) >= width:  # too many long words: shrink all, proportionally
+        return [width * m / sum(minimum) for m in minimum]
+    weights = [min(max(n, 6), 60) for n in longest]
+    spare = width - sum(minimum)
+    return [m + spare * w / sum(weights) for m, w in zip(minimum, weights)]
+
+
 def _table(block: Table, width: float) -> list:
     n_cols = max(len(block.header), max((len(r) for r in block.rows), default=0))
-    # column widths in proportion to the longest text, with a floor so no column starves
-    lengths = [max([len(block.header[i]) if i < len(block.header) else 0]
-                   + [len(r[i]) for r in block.rows if i < len(r)]) for i in range(n_cols)]
-    weights = [min(max(n, 6), 60) for n in lengths]
-    col_widths = [width * w / sum(weights) for w in weights]
+    col_widths = _column_widths(block, n_cols, width)
     data = [[_p(h, "cellhead") for h in block.header]]
     data += [[_p(c, "cell") for c in row] + [""] * (n_cols - len(row)) for row in block.rows]
     table = RLTable(data, colWidths=col_widths, repeatRows=1, hAlign="LEFT")
