@@ -433,6 +433,7 @@ def _plot_losses(histories: dict[str, list[dict[str, float]]], path: Path, *, ti
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from mlsplab.io import atomic_write
 
@@ -442,6 +443,7 @@ def _plot_losses(histories: dict[str, list[dict[str, float]]], path: Path, *, ti
         color = f"C{i}"
         ax.plot(ep, [h["train_loss"] for h in hist], "-", color=color, label=f"{name} train")
         ax.plot(ep, [h["val_loss"] for h in hist], "--", color=color, label=f"{name} validation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel("BCE loss")
     ax.set_title(title)
