@@ -98,7 +98,7 @@ def choose_precision(
     step = make_step(device)
 
     def bf16_step() -> None:
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+        with autocast(device, Precision("bf16", "probe")):
             step()
 
     try:

@@ -110,14 +110,18 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
         if b.ids.shape[1] < NAIVE_LEN:
             b.ids = nn.functional.pad(b.ids, (0, NAIVE_LEN - b.ids.shape[1]))
     prec = choose_precision(precision, dev)
+    baseline = Precision("fp32", "baseline")
     # each mode is measured against a matmul in its own precision (bf16 peaks are higher)
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
-    peak = {name: matmul_flops(dev, dtype=dtypes[name]) for name in {"fp32", prec.name}}
+    precisions = {p.name: p for p in (baseline, prec)}
+
+    def matmul_peak(p: Precision) -> float:
+        return matmul_flops(dev, dtype=p.autocast_dtype or torch.float32)
+
+    peak = {name: matmul_peak(p) for name, p in precisions.items()}
     emb = torch.randn(vocab, 100)
     rows = []
     for name in MODELS:
-        modes = {"naive": (naive_batches, Precision("fp32", "baseline")),
-                 "ours": (ours_batches, prec)}
+        modes = {"naive": (naive_batches, baseline), "ours": (ours_batches, prec)}
         steps, secs = {}, {"naive": 0.0, "ours": 0.0}
         for mode, (_, p) in modes.items():
             torch.manual_seed(seed)
@@ -127,8 +131,8 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
             for mode, (batches, _) in modes.items():
                 dt = steps[mode](batches[i])
                 secs[mode] += dt if i > 0 else 0.0
-        for name_p in peak:  # the machine's best, before and after
-            peak[name_p] = max(peak[name_p], matmul_flops(dev, dtype=dtypes[name_p]))
+        for name_p, p in precisions.items():  # the machine's best, before and after
+            peak[name_p] = max(peak[name_p], matmul_peak(p))
         model = build_model(name, emb, dev)
         for mode, (batches, p) in modes.items():
             timed = batches[1:]

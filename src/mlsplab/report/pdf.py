@@ -75,11 +75,11 @@ def _column_widths(block: Table, n_cols: int, width: float) -> list[float]:
         for i, cell in enumerate(row):
             minimum[i] = max(minimum[i], pad + word_width(cell, body))
             longest[i] = max(longest[i], len(cell))
-    if sum(minimum) >= width:  # too many long words: shrink all, proportionally
-        return [width * m / sum(minimum) for m in minimum]
+    needed = sum(minimum)
+    if needed >= width:  # too many long words: shrink all, proportionally
+        return [width * m / needed for m in minimum]
     weights = [min(max(n, 6), 60) for n in longest]
-    spare = width - sum(minimum)
-    return [m + spare * w / sum(weights) for m, w in zip(minimum, weights)]
+    return [m + (width - needed) * w / sum(weights) for m, w in zip(minimum, weights)]
 
 
 def _table(block: Table, width: float) -> list:
