@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from gensim.models import KeyedVectors
 from synth_data import write_imdb_zip, write_unsup_gz
 
@@ -56,11 +57,12 @@ def test_end_to_end_writes_results_and_skips_when_finished(data_dir, tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_history(data_dir, tmp_path):
+    # one precision for both runs: on a busy machine the probe can pick another one per call
     full = q1.run("transformer", tmp_path / "a", data_dir=data_dir, quick=True, epochs=2,
-                  progress=False)
+                  progress=False, precision="fp32")
     # a deadline already past stops after the first batch with a checkpoint ...
     part = q1.run("transformer", tmp_path / "b", data_dir=data_dir, quick=True, epochs=2,
-                  progress=False, deadline=time.time())
+                  progress=False, deadline=time.time(), precision="fp32")
     assert part["complete"] is False and part["epochs_completed"] == 0
     # ... and the same call without it resumes mid-epoch and finishes identically
     rest = q1.run("transformer", tmp_path / "b", data_dir=data_dir, quick=True, epochs=2,
@@ -136,3 +138,28 @@ def test_resumed_run_keeps_its_precision(data_dir, tmp_path, monkeypatch):
     with pytest.raises(MlsplabError, match="different configuration"):
         q1.run("lstm-avg", tmp_path / "c", data_dir=data_dir, quick=True, epochs=1,
                progress=False, precision="bf16")
+
+
+def test_lr_and_dropout_overrides_are_recorded_and_reach_the_model(data_dir, tmp_path):
+    m = q1.run("transformer", tmp_path, data_dir=data_dir, quick=True, epochs=1, progress=False,
+               lr=3e-4, dropout=0.25, deadline=time.time())
+    assert m["config"]["lr"] == 3e-4 and m["config"]["model_config"]["dropout"] == 0.25
+    ckpt = q1.load_checkpoint(tmp_path / "q1d-transformer" / "checkpoint.pt")
+    assert ckpt["optimizer"]["param_groups"][0]["lr"] == 3e-4
+    default = q1.experiment_config("transformer", seed=0, quick=True, epochs=1, max_tokens=None)
+    assert default["lr"] == q1.LEARNING_RATES["transformer"]
+    assert q1.build_model("transformer", torch.zeros(5, 100), dropout=0.25).drop.p == 0.25
+    # a different lr is a different run: it does not resume the checkpoint above
+    with pytest.raises(MlsplabError, match="different configuration"):
+        q1.run("transformer", tmp_path, data_dir=data_dir, quick=True, epochs=1,
+               progress=False, lr=1e-3, dropout=0.25)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "0"], "--lr"), (["--lr", "nan"], "--lr"), (["--dropout", "1"], "--dropout"),
+    (["--time-budget", "0"], "--time-budget")])
+def test_bad_overrides_are_one_line_errors(data_dir, tmp_path, capsys, args, message):
+    code = cli.main(["sentiment", "--model", "lstm-avg", "--quick", "--out", str(tmp_path),
+                     "--data-dir", str(data_dir), "--no-progress", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0]

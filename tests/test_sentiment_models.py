@@ -137,3 +137,18 @@ def test_bf16_close_to_fp32(name):
         except RuntimeError as e:
             pytest.skip(f"bf16 autocast does not run on this CPU: {str(e)[:80]}")
     torch.testing.assert_close(low, ref, atol=0.03, rtol=0)
+
+
+def test_transformer_dropout_sits_where_the_original_puts_it():
+    model = TransformerClassifier(TransformerConfig(d_model=32, ff_dim=64), _emb())
+    # residual dropouts at the main rate; attention-weight and feed-forward dropout off
+    assert model.encoder.dropout1.p == model.encoder.dropout2.p == model.drop.p == 0.1
+    assert model.encoder.self_attn.dropout == 0.0
+    assert isinstance(model.encoder.dropout, torch.nn.Identity)
+    both = TransformerClassifier(TransformerConfig(attention_dropout=0.2, ff_dropout=0.3), _emb())
+    assert both.encoder.self_attn.dropout == 0.2 and both.encoder.dropout.p == 0.3
+    # the main dropout acts on the word + position sum (B, T, D) and on the pooled vector (B, D)
+    shapes = []
+    model.drop.register_forward_hook(lambda m, inp, out: shapes.append(tuple(out.shape)))
+    model(torch.randint(1, 20, (2, 7)), torch.tensor([7, 5]))
+    assert shapes == [(2, 7, 32), (2, 32)]

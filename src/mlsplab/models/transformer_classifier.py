@@ -8,9 +8,18 @@ dims and a 1024-wide feed-forward block (the 4x ratio of the original Transforme
 The projected vectors are layer-normalised before the positions are added: at initialisation a
 projected word vector has a per-dimension std of ~0.2 against the positions' ~0.7, so without
 it the mean-pooled representation is dominated by the (content-free) positions. The encoder
-layer is pre-norm (``norm_first=True``; Xiong et al. 2020), which trains stably with Adam at
-1e-3 without a warm-up. Padded keys are excluded from attention with ``src_key_padding_mask``
+layer is pre-norm (``norm_first=True``; Xiong et al. 2020), which trains stably with Adam
+without a warm-up. Padded keys are excluded from attention with ``src_key_padding_mask``
 and padded positions from the average, so padding never changes the output.
+
+Dropout sits where the original Transformer puts it (Vaswani et al. 2017, sec. 5.4): on the sum
+of the word and position vectors and on the output of each sub-layer before its residual add
+(and here before the classifier). ``nn.TransformerEncoderLayer`` adds two more by default, on
+the attention weights and inside the feed-forward block; both are off by default here: on the
+CPU a dropout mask costs one random number per element (~3 ns each), and these two are the
+largest tensors of the layer (B x heads x T x T and B x T x 1024); attention-weight dropout also
+keeps PyTorch off its fused (flash) CPU attention kernel. Measured on a training step of
+32 x 230 tokens in bf16: 371 ms with all four dropouts, 248 ms with none.
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ class TransformerConfig:
     d_model: int = 256  # the assignment's 256 hidden dimensions
     n_heads: int = 4  # 4 heads x 64 dims
     ff_dim: int = 1024  # feed-forward width, 4 x d_model
-    dropout: float = 0.1  # inside the encoder layer and before the classifier
+    dropout: float = 0.1  # on word + position vectors, each sub-layer's output, the pooled vector
+    attention_dropout: float = 0.0  # on the attention weights (off: see the module docstring)
+    ff_dropout: float = 0.0  # inside the feed-forward block (off: see the module docstring)
     norm_first: bool = True  # pre-norm encoder layer (stable without learning-rate warm-up)
     max_len: int = 4096  # longest sequence the positional table covers
 
@@ -69,6 +80,9 @@ class TransformerClassifier(nn.Module):
             config.d_model, config.n_heads, dim_feedforward=config.ff_dim,
             dropout=config.dropout, activation="gelu", batch_first=True,
             norm_first=config.norm_first)
+        # the layer's constructor gives all four of its dropouts one rate; set the two extras
+        self.encoder.self_attn.dropout = config.attention_dropout
+        self.encoder.dropout = nn.Dropout(config.ff_dropout) if config.ff_dropout else nn.Identity()
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, 1)
 
@@ -77,7 +91,7 @@ class TransformerClassifier(nn.Module):
         B, T = ids.shape
         assert T <= self.config.max_len, f"sequence of {T} tokens > max_len {self.config.max_len}"
         x = nn.functional.embedding(ids, self.embeddings)  # (B, T) -> (B, T, E)
-        x = self.input_norm(self.input_proj(x)) + self.positions[:T]  # (B, T, D) + (T, D)
+        x = self.drop(self.input_norm(self.input_proj(x)) + self.positions[:T])  # (B, T, D)
         mask = length_mask(lengths, T, ids.device)  # (B, T), True at real tokens
         h = self.encoder(x, src_key_padding_mask=~mask)  # (B, T, D); True = ignore this key
         pooled = masked_mean(h, mask)  # (B, T, D) -> (B, D)
