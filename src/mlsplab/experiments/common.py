@@ -31,6 +31,15 @@ def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True) -> No
                                  "../shared/data beside the repo, ~/.cache/mlsplab)")
 
 
+def budget_deadline(hours: float | None) -> float | None:
+    """The ``time.time()`` at which a ``--time-budget`` of ``hours`` ends (None: no budget)."""
+    if hours is None:
+        return None
+    if not hours > 0:  # also refuses nan
+        raise MlsplabError(f"--time-budget={hours} must be > 0 hours")
+    return time.time() + 3600 * hours
+
+
 def experiment_dir(out: str | Path, experiment_id: str) -> Path:
     """``<out>/<experiment_id>/``, created; a clear error if it cannot be written."""
     path = Path(out) / experiment_id

@@ -31,7 +31,7 @@ from mlsplab.data.files import IMDB_ZIP, locate, provenance
 from mlsplab.data.imdb import load_imdb, split_imdb
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import (
-    add_common_args, experiment_dir, finished_metrics, write_metrics,
+    add_common_args, budget_deadline, experiment_dir, finished_metrics, write_metrics,
 )
 from mlsplab.io import read_json
 from mlsplab.models.lstm_classifier import LSTMClassifier, LSTMConfig
@@ -688,12 +688,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.time_budget is not None and not args.time_budget > 0:
-        raise MlsplabError(f"--time-budget={args.time_budget} must be > 0 hours")
-    deadline = time.time() + 3600 * args.time_budget if args.time_budget else None
     m = run(args.model, args.out, data_dir=args.data_dir, seed=args.seed, quick=args.quick,
             epochs=args.epochs, max_tokens=args.max_tokens, device=args.device,
-            precision=args.precision, progress=not args.no_progress, deadline=deadline,
+            precision=args.precision, progress=not args.no_progress,
+            deadline=budget_deadline(args.time_budget),
             lr=args.lr, dropout=args.dropout)
     for line in m.get("summary", []):
         print(line)

@@ -19,7 +19,7 @@ from typing import Any
 
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.common import DEFAULT_OUT, experiment_dir
+from mlsplab.experiments.common import DEFAULT_OUT, budget_deadline, experiment_dir
 from mlsplab.io import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
@@ -268,9 +268,7 @@ def main(args: argparse.Namespace) -> int:
         raise MlsplabError(f"--max-tokens={args.max_tokens} must be >= 1")
     if args.seeds < 1:
         raise MlsplabError(f"--seeds={args.seeds} must be >= 1")
-    if args.time_budget is not None and args.time_budget <= 0:
-        raise MlsplabError(f"--time-budget={args.time_budget} must be > 0 hours")
-    args.budget_end = time.time() + 3600 * args.time_budget if args.time_budget else None
+    args.budget_end = budget_deadline(args.time_budget)
     args.sentiment_keys = [s.key for s in select_steps(args.only) if s.key in SENTIMENT_MODELS]
     reproduce(args)
     return 0
