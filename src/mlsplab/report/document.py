@@ -41,7 +41,34 @@ class Figure:
     width_fraction: float = 0.9  # of the text width
 
 
-Block = Heading | Paragraph | Bullets | Table | Figure
+@dataclass
+class Math:
+    """A display equation, from one LaTeX source (matplotlib mathtext subset) for HTML and PDF."""
+
+    latex: str  # without surrounding $...$, e.g. r"\delta^{L}_{t} = y_t - z_t"
+    caption: str = ""
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure | Math
+
+
+@dataclass
+class PartReport:
+    """What one part of the assignment contributes to the report, built at report time from
+    its results (``part_report(part_key, results, out, fig_dir)`` of the question's package).
+
+    ``answer`` opens the section (a short paragraph with the numbers and the comparison asked
+    for), ``evidence`` follows (figures, tables, equations), then ``settings`` as run. Per-seed
+    tables, per-experiment details, timings and hashes go to ``appendix``.
+    """
+
+    answer: list[Block] = field(default_factory=list)
+    evidence: list[Block] = field(default_factory=list)
+    settings: list[tuple[str, str]] = field(default_factory=list)  # (setting, value as run)
+    appendix: list[Block] = field(default_factory=list)
+    overview: str = ""  # the answer in one line with its number, for the overview table
+    status: str = "missing"  # "full", "partial: 9 of 25 epochs", "quick", "missing", ...
+    deviations: list[str] = field(default_factory=list)  # each stated once; report dedups
 
 
 @dataclass

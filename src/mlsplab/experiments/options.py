@@ -1,0 +1,38 @@
+"""The options of one run, shared by every experiment runner.
+
+``mlsplab reproduce`` builds one :class:`RunOptions` from its flags and hands it to each step's
+runner (see :mod:`mlsplab.experiments.registry`); a subcommand (``mlsplab esc10``, ...) builds
+one from its own flags. Each experiment turns it into its typed config with
+``<Config>.from_options(options, **step.params)``, so a flag reaches every experiment it names,
+and what reached it is recorded in that experiment's ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # executors import torch-free code only, but keep the CLI import light
+    from mlsplab.executors import Executor
+
+DEFAULT_OUT = Path("runs")
+
+
+@dataclass
+class RunOptions:
+    """What a run was asked for: every flag of ``mlsplab reproduce`` (all optional)."""
+
+    out: Path = DEFAULT_OUT  # results folder; each experiment writes <out>/<id>/
+    data_dir: Path | None = None  # None: $MLSPLAB_DATA_DIR, ../shared/data, ~/.cache/mlsplab
+    seed: int = 0  # splits, initialisation and batch order; the first seed of multi-seed runs
+    seeds: int = 3  # seeds of every ESC-10 configuration
+    imdb_seeds: int = 1  # seeds of every IMDB model
+    quick: bool = False  # tiny settings: checks the pipeline, not the assignment's numbers
+    epochs: int | None = None  # IMDB epochs (None: the assignment's 25)
+    max_tokens: int | None = None  # IMDB review length cap (None: the default cap)
+    device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
+    precision: str = "auto"  # auto, fp32, bf16
+    pretrained: Path | None = None  # word vectors to load instead of pretraining word2vec
+    deadline: float | None = None  # time.time() at which training stops cleanly (checkpointed)
+    executor: Executor | None = field(default=None, repr=False)  # None: serial, in process
