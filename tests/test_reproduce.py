@@ -9,7 +9,8 @@ import pytest
 from mlsplab.cli import main
 from mlsplab.errors import MlsplabError
 from mlsplab.durations import format_duration
-from mlsplab.experiments.reproduce import STEPS, merge_timings, select_steps
+from mlsplab.experiments.registry import PARTS, STEPS, all_ids, select_steps
+from mlsplab.experiments.reproduce import _deadline, _groups, merge_timings
 from mlsplab.io import atomic_write_json
 
 
@@ -20,6 +21,50 @@ def test_select_all_by_default() -> None:
 def test_select_by_short_name_alias_and_full_id_in_assignment_order() -> None:
     keys = [s.key for s in select_steps("q4,q3b,q1c-lstm-attention,q1a")]
     assert keys == ["q1a", "q1c", "q3", "q4"]
+
+
+def test_part_keys_select_their_steps_and_aliases_expand() -> None:
+    assert [s.key for s in select_steps("q1b")] == ["q1b"]  # the step, not every q1b reader
+    assert [s.key for s in select_steps("q4ii")] == ["q4"]
+    assert [s.key for s in select_steps("q3x")] == ["q3", "q3x-cv"]
+
+
+def test_registry_is_consistent() -> None:
+    written = {i for s in STEPS for i in s.ids}
+    read = {i for p in PARTS for i in p.experiment_ids}
+    assert read <= written, "a part reads an id no step writes"
+    assert len(set(all_ids())) == len(all_ids())
+    assert {s.part for s in STEPS} <= {p.key for p in PARTS}
+    assert [p.key for p in PARTS if not p.beyond] == [
+        "q1a", "q1b", "q1c", "q1d", "q2", "q3a", "q3b", "q3c", "q4i", "q4ii"]
+
+
+def test_parallel_groups_join_consecutive_steps_of_one_runner() -> None:
+    steps = select_steps(None)
+    assert [[s.key for s in g] for g in _groups(steps, parallel=False)] == [
+        [s.key] for s in steps]
+    groups = [[s.key for s in g] for g in _groups(steps, parallel=True)]
+    assert ["q1b", "q1c", "q1d"] in groups and sum(map(len, groups)) == len(steps)
+
+
+def test_time_budget_is_shared_by_serial_trainings_and_whole_side_by_side() -> None:
+    import time
+
+    end = time.time() + 3000.0
+    timed = ["q1b", "q1c", "q1d"]
+    first = _deadline(end, timed, "q1b", side_by_side=False) - time.time()
+    assert 990 < first < 1001
+    assert _deadline(end, timed, "q1d", side_by_side=False) > end - 2
+    assert _deadline(end, timed, "q1b", side_by_side=True) > end - 2
+    assert _deadline(end, timed, "q2", side_by_side=False) is None
+    assert _deadline(None, timed, "q1b", side_by_side=False) is None
+
+
+def test_cli_bad_seed_counts_and_address_without_ray(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--imdb-seeds", "0"]) == 2
+    assert "--imdb-seeds=0" in capsys.readouterr().err
+    assert main(["reproduce", "--address", "h:6379"]) == 2
+    assert "--executor ray" in capsys.readouterr().err
 
 
 def test_unknown_experiment_is_a_clear_error() -> None:

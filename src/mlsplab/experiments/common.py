@@ -53,6 +53,20 @@ def experiment_dir(out: str | Path, experiment_id: str) -> Path:
     return path
 
 
+def writable_dir(path: str | Path, flag: str = "--out") -> Path:
+    """``path``, created; a clear error naming ``flag`` if it cannot be written. Takes no lock
+    (see :func:`experiment_dir` for folders an experiment writes its results to)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise MlsplabError(f"{flag} {path.parent}: cannot write {path} ({e.strerror})") from e
+    return path
+
+
 def run_info() -> dict[str, Any]:
     """Versions and machine facts recorded with every result."""
     from mlsplab.runtime import cpu_name
@@ -62,6 +76,7 @@ def run_info() -> dict[str, Any]:
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "cpu": cpu_name(),
+        "host": platform.node(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -191,7 +191,8 @@ def select_steps(only: str | None) -> list[Step]:
     for name in wanted:
         keys = (ALIASES.get(name)
                 or tuple(s.key for s in STEPS if name == s.key or name in s.ids)
-                or tuple(s.key for s in STEPS if name == s.part))
+                or tuple(s.key for p in PARTS if p.key == name  # a part: its first result
+                         for s in STEPS if p.experiment_ids[0] in s.ids))
         if not keys:
             unknown.append(name)
         chosen.update(keys)

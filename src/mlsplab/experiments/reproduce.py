@@ -1,131 +1,77 @@
 """``mlsplab reproduce``: run every experiment of the assignment, then write the report.
 
-Each step skips itself when ``<out>/<id>/metrics.json`` already holds a finished run with the
-same configuration, and resumes an interrupted training from its checkpoint, so the command can
-be killed at any point and started again. A step that fails is recorded and the others still
-run; the report is rebuilt at the end (also after Ctrl-C) from whatever results exist.
+The steps, their order and their runners come from :mod:`mlsplab.experiments.registry`. Each step
+skips itself when ``<out>/<id>/metrics.json`` already holds a finished run with the same
+configuration, and resumes an interrupted training from its checkpoint, so the command can be
+killed at any point and started again. A step that fails is recorded and the others still run;
+the report is rebuilt at the end (also after Ctrl-C) from whatever results exist.
+
+With ``--executor ray``, consecutive steps that share a runner (the three IMDB models) run side
+by side as Ray tasks, and each step hands its own independent trainings (Q3's configuration x
+seed grid) to the same executor.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.common import DEFAULT_OUT, budget_deadline, experiment_dir
+from mlsplab.executors import SerialExecutor, Task, get_executor, where
+from mlsplab.experiments.common import budget_deadline, writable_dir
+from mlsplab.experiments.options import DEFAULT_OUT, RunOptions
+from mlsplab.experiments.registry import ALIASES, STEPS, Step, resolve, select_steps
 from mlsplab.io import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
-SENTIMENT_MODELS = {"q1b": "lstm-avg", "q1c": "lstm-attention", "q1d": "transformer"}
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    """The :class:`RunOptions` of a ``reproduce`` call: every flag, one place."""
+    return RunOptions(out=Path(args.out), data_dir=args.data_dir, seed=args.seed,
+                      seeds=args.seeds, imdb_seeds=args.imdb_seeds, quick=args.quick,
+                      epochs=args.epochs, max_tokens=args.max_tokens, device=args.device,
+                      precision=args.precision, pretrained=args.pretrained,
+                      executor=get_executor(args.executor, address=args.address))
 
 
-@dataclass(frozen=True)
-class Step:
-    """One experiment (or group of experiments) of the assignment."""
+def run_step(step_key: str, options: RunOptions) -> dict[str, Any]:
+    """Run one registry step (module-level so that an executor can ship it to a worker)."""
+    from mlsplab.experiments.registry import step as registry_step
 
-    key: str  # short name accepted by --only
-    ids: tuple[str, ...]  # the result folders it writes
-    run: Callable[[argparse.Namespace], Any]
-    estimate: Callable[[argparse.Namespace], float | None] | None = None
-
-
-def _module(name: str) -> Any:
-    return importlib.import_module(f"mlsplab.experiments.{name}")
+    step = registry_step(step_key)
+    t0 = time.monotonic()
+    resolve(step.runner)(options, **step.params)
+    return {"host": where(), "seconds": time.monotonic() - t0}
 
 
-def _run_embeddings(a: argparse.Namespace) -> Any:
-    return _module("q1a_embeddings").run(a.out, data_dir=a.data_dir, seed=a.seed, quick=a.quick,
-                                         pretrained=a.pretrained)
-
-
-def _sentiment_step(key: str) -> Step:
-    model = SENTIMENT_MODELS[key]
-
-    def run(a: argparse.Namespace) -> Any:
-        return _module("q1_sentiment").run(
-            model, a.out, data_dir=a.data_dir, seed=a.seed, quick=a.quick, epochs=a.epochs,
-            max_tokens=a.max_tokens, device=a.device, precision=a.precision,
-            deadline=_sentiment_deadline(a, key))
-
-    def estimate(a: argparse.Namespace) -> float | None:
-        return _module("q1_sentiment").estimate_seconds(
-            model, data_dir=a.data_dir, epochs=a.epochs or 25, max_tokens=a.max_tokens,
-            device=a.device)
-
-    exp_id = {"q1b": "q1b-lstm-avg", "q1c": "q1c-lstm-attention", "q1d": "q1d-transformer"}[key]
-    return Step(key, (exp_id,), run, estimate)
-
-
-def _sentiment_deadline(a: argparse.Namespace, key: str) -> float | None:
-    """This model's share of ``--time-budget``: what is left, split equally among the
-    sentiment models still to run (a model that finishes early leaves its time to the next)."""
-    if a.budget_end is None:
+def _deadline(budget_end: float | None, timed: list[str], key: str,
+              *, side_by_side: bool) -> float | None:
+    """This step's share of ``--time-budget``: what is left, split equally among the timed
+    steps (IMDB trainings) still to run, or all of it for steps that run side by side."""
+    if budget_end is None or key not in timed:
         return None
-    later = a.sentiment_keys[a.sentiment_keys.index(key):]
-    return time.time() + max(a.budget_end - time.time(), 0.0) / max(len(later), 1)
+    left = max(budget_end - time.time(), 0.0)
+    if side_by_side:
+        return time.time() + left
+    return time.time() + left / max(len(timed) - timed.index(key), 1)
 
 
-def _run_comparison(a: argparse.Namespace) -> Any:
-    return _module("q1_sentiment").compare(a.out)
-
-
-def _run_tdnn(a: argparse.Namespace) -> Any:
-    return _module("q2_tdnn").run(a.out, seed=a.seed, quick=a.quick)
-
-
-def _run_esc10(a: argparse.Namespace) -> Any:
-    return _module("q3_esc10").run(a.out, data_dir=a.data_dir, seeds=a.seeds, quick=a.quick,
-                                   beyond=True)
-
-
-def _run_conv_dense(a: argparse.Namespace) -> Any:
-    return _module("q4_conv_dense").run(a.out, seed=a.seed, quick=a.quick)
-
-
-STEPS: tuple[Step, ...] = (
-    Step("q1a", ("q1a-embeddings",), _run_embeddings),
-    _sentiment_step("q1b"),
-    _sentiment_step("q1c"),
-    _sentiment_step("q1d"),
-    Step("q1-comparison", ("q1-comparison",), _run_comparison),
-    Step("q2", ("q2-tdnn",), _run_tdnn),
-    Step("q3", ("q3a-sgd", "q3a-sgd-momentum", "q3a-rmsprop", "q3a-adam", "q3b-none",
-                "q3b-layernorm", "q3b-batchnorm", "q3c-ensemble",
-                # beyond the assignment: augmentation and ensembles with it (issue's targets)
-                "q3x-augmented", "q3x-ensemble"), _run_esc10),
-    Step("q4", ("q4-conv-dense",), _run_conv_dense),
-)
-# --only also accepts the parts of Q3 and full ids; they select the step that produces them.
-ALIASES = {"q3a": "q3", "q3b": "q3", "q3c": "q3", "q3x": "q3"}
-
-
-def select_steps(only: str | None) -> list[Step]:
-    """The steps named by ``--only`` (short names like ``q1b`` or ids like ``q1b-lstm-avg``)."""
-    if not only:
-        return list(STEPS)
-    by_name: dict[str, Step] = {}
-    for step in STEPS:
-        by_name[step.key] = step
-        for exp_id in step.ids:
-            by_name[exp_id] = step
-    for alias, key in ALIASES.items():
-        by_name[alias] = by_name[key]
-    wanted = [w.strip() for w in only.split(",") if w.strip()]
-    unknown = [w for w in wanted if w not in by_name]
-    if unknown:
-        names = ", ".join(s.key for s in STEPS)
-        raise MlsplabError(f"--only: unknown experiment(s) {unknown}; expected any of: {names} "
-                           "(or q3a, q3b, q3c, q3x, or full ids such as q1b-lstm-avg)")
-    chosen = {by_name[w].key for w in wanted}
-    return [s for s in STEPS if s.key in chosen]
+def _groups(steps: list[Step], parallel: bool) -> list[list[Step]]:
+    """Steps in order; with a parallel executor, consecutive steps sharing a runner (independent
+    trainings such as the three IMDB models) form one group that runs side by side."""
+    groups: list[list[Step]] = []
+    for step in steps:
+        if parallel and groups and groups[-1][-1].runner == step.runner:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
 
 
 def _metrics_mtimes(out: Path, step: Step) -> dict[str, float]:
@@ -159,57 +105,96 @@ def merge_timings(path: Path, this_call: dict[str, Any]) -> dict[str, Any]:
             "total_seconds_all_calls": sum(e["seconds_all_calls"] for e in merged.values())}
 
 
-def reproduce(args: argparse.Namespace) -> dict[str, Any]:
+def _estimates(steps: list[Step], options: RunOptions) -> dict[str, float | None]:
+    estimates: dict[str, float | None] = {}
+    for step in steps:
+        if step.estimate is None:
+            continue
+        try:
+            estimates[step.key] = resolve(step.estimate)(options, **step.params)
+        except MlsplabError as e:
+            log.warning("no estimate for %s: %s", step.key, e)
+    return estimates
+
+
+def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
+               timed: list[str]) -> dict[str, dict[str, Any]]:
+    """Run one group of steps; the timing entry of each (status, seconds, host, executor)."""
+    executor = options.executor or SerialExecutor()
+    side_by_side = len(group) > 1
+    before = {s.key: _metrics_mtimes(options.out, s) for s in group}
+    # side by side, each step is a task of its own; alone, the step hands its own independent
+    # trainings to the executor
+    tasks = [Task(f"step {s.key}", run_step,
+                  {"step_key": s.key,
+                   "options": replace(options, executor=None if side_by_side else executor,
+                                      deadline=_deadline(budget_end, timed, s.key,
+                                                         side_by_side=side_by_side))})
+             for s in group]
+    results = executor.map(tasks) if side_by_side else [run_step(**tasks[0].kwargs)]
+    entries = {}
+    for s, result in zip(group, results):
+        after = _metrics_mtimes(options.out, s)
+        entries[s.key] = {"status": "reused" if after and after == before[s.key] else "done",
+                          "seconds": result["seconds"], "host": result["host"],
+                          "executor": executor.name}
+    return entries
+
+
+def reproduce(options: RunOptions, *, only: str | None = None, time_budget: float | None = None,
+              estimate: bool = True) -> dict[str, Any]:
     """Run the selected steps, write ``<out>/reproduce/timings.json`` and the report."""
     from mlsplab.report.build import build_report
     from mlsplab.runtime import cpu_name
 
-    out = Path(args.out)
-    experiment_dir(out, "reproduce")  # fails early and clearly if --out is not writable
-    steps = select_steps(args.only)
-    print(f"mlsplab reproduce: {len(steps)} step(s) into {out} on {cpu_name()}"
-          + (" [QUICK MODE: not the assignment's settings]" if args.quick else ""))
-
-    estimates: dict[str, float | None] = {}
-    if not args.quick and not args.no_estimate:
-        for step in steps:
-            if step.estimate is not None:
-                try:
-                    estimates[step.key] = step.estimate(args)
-                except MlsplabError as e:
-                    log.warning("no estimate for %s: %s", step.key, e)
+    out = options.out
+    steps = select_steps(only)
+    budget_end = budget_deadline(time_budget)
+    # fails early and clearly if --out is not writable; no lock: calls with disjoint --only may
+    # share a results folder (each experiment folder is locked by the step that writes it)
+    writable_dir(out / "reproduce")
+    timed = [s.key for s in steps if s.estimate is not None]
+    executor = options.executor or SerialExecutor()
+    print(f"mlsplab reproduce: {len(steps)} step(s) into {out} on {cpu_name()}, executor "
+          f"{executor.name}" + (" [QUICK MODE: not the assignment's settings]"
+                                if options.quick else ""))
+    estimates = _estimates(steps, options) if estimate and not options.quick else {}
     print("plan:")
     for i, step in enumerate(steps, 1):
         est = estimates.get(step.key)
         note = f"~{format_duration(est)} if nothing is cached" if est else ""
-        print(f"  {i}. {', '.join(step.ids)} {note}")
+        print(f"  {i}. {step.key}: {step.title} ({', '.join(step.ids)}) {note}")
 
-    timings: dict[str, Any] = {"cpu": cpu_name(), "quick": args.quick, "experiments": {}}
+    timings: dict[str, Any] = {"cpu": cpu_name(), "quick": options.quick,
+                               "executor": executor.name, "experiments": {}}
     failures: list[str] = []
     t_start = time.monotonic()
+    done = 0
     try:
-        for i, step in enumerate(steps, 1):
-            remaining = sum(v or 0 for k, v in estimates.items()
-                            if k in [s.key for s in steps[i - 1:]])
-            print(f"[{i}/{len(steps)}] {step.key}: elapsed "
+        for group in _groups(steps, parallel=executor.name != "serial"):
+            left = sum(v or 0 for k, v in estimates.items() if k in [s.key for s in steps[done:]])
+            print(f"[{done + 1}/{len(steps)}] {', '.join(s.key for s in group)}: elapsed "
                   f"{format_duration(time.monotonic() - t_start)}"
-                  + (f", ETA {format_duration(remaining)}" if remaining else ""), flush=True)
-            before = _metrics_mtimes(out, step)
+                  + (f", ETA {format_duration(left)}" if left else ""), flush=True)
             t0 = time.monotonic()
             try:
-                step.run(args)
-                after = _metrics_mtimes(out, step)
-                status = "reused" if after and after == before else "done"
+                timings["experiments"].update(_run_group(group, options, budget_end, timed))
             except MlsplabError as e:
-                status = f"failed: {e}"
-                failures.append(f"{step.key}: {e}")
-                log.error("%s failed: %s", step.key, e)
+                failures.append(f"{', '.join(s.key for s in group)}: {e}")
+                log.error("%s failed: %s", ", ".join(s.key for s in group), e)
+                for s in group:
+                    timings["experiments"][s.key] = {"status": f"failed: {e}",
+                                                     "seconds": time.monotonic() - t0,
+                                                     "host": where(),
+                                                     "executor": executor.name}
             except KeyboardInterrupt:
-                timings["experiments"][step.key] = {
-                    "status": "interrupted", "seconds": time.monotonic() - t0}
+                for s in group:
+                    timings["experiments"][s.key] = {"status": "interrupted",
+                                                     "seconds": time.monotonic() - t0,
+                                                     "host": where(),
+                                                     "executor": executor.name}
                 raise
-            timings["experiments"][step.key] = {"status": status,
-                                                "seconds": time.monotonic() - t0}
+            done += len(group)
     finally:
         timings["total_seconds"] = time.monotonic() - t_start
         timings = merge_timings(out / "reproduce" / "timings.json", timings)
@@ -224,21 +209,26 @@ def reproduce(args: argparse.Namespace) -> dict[str, Any]:
             print(f"  {key:<16} {format_duration(t['seconds']):>8}  {t['status'][:100]}")
         print(f"  {'total':<16} {format_duration(timings['total_seconds']):>8}")
     if failures:
-        raise MlsplabError(f"{len(failures)} step(s) failed: " + "; ".join(failures))
+        raise MlsplabError(f"{len(failures)} step(s) failed: " + "; ".join(
+            f[:300] for f in failures))
     return timings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="results folder; the report goes to <out>/report/")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder with the data files (default: $MLSPLAB_DATA_DIR, "
                              "../shared/data beside the repo, ~/.cache/mlsplab)")
     parser.add_argument("--only", type=str, default=None,
-                        help="comma-separated subset: " + ",".join(s.key for s in STEPS))
-    parser.add_argument("--seed", type=int, default=0, help="seed for splits, init and batches")
+                        help="comma-separated subset: " + ",".join(s.key for s in STEPS)
+                             + " (or " + ", ".join(ALIASES) + ", or ids such as q1b-lstm-avg)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for splits, init and batches (the first of several seeds)")
     parser.add_argument("--seeds", type=int, default=3,
                         help="number of seeds for each ESC-10 configuration")
+    parser.add_argument("--imdb-seeds", type=int, default=1,
+                        help="number of seeds for each IMDB model (mean \u00b1 std reported)")
     parser.add_argument("--quick", action="store_true",
                         help="small subsets and few epochs (minutes); marks every page "
                              "QUICK MODE")
@@ -249,7 +239,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "deviation)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="auto: bf16 only where a probe shows it works and is faster")
+                        help="auto: bf16 only on CPUs whose capabilities and a one-time probe "
+                             "(cached per CPU model) show it works and is faster")
     parser.add_argument("--pretrained", type=Path, default=None,
                         help="word vectors to load (word2vec/GloVe/fastText/.kv) instead of "
                              "pretraining word2vec")
@@ -257,18 +248,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hours of IMDB training in all, shared by the sentiment models; "
                              "training stops cleanly at its share (checkpointed, the report "
                              "states the epochs reached; rerun to continue)")
+    parser.add_argument("--executor", default="serial", choices=["serial", "ray"],
+                        help="where independent trainings run: this process, or Ray tasks "
+                             "(pip install 'mlsplab[ray]')")
+    parser.add_argument("--address", default=None,
+                        help="Ray cluster address (HEAD:6379); default: a local Ray")
     parser.add_argument("--no-estimate", action="store_true",
                         help="skip the short timing probe that estimates the full run")
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.epochs is not None and args.epochs < 1:
-        raise MlsplabError(f"--epochs={args.epochs} must be >= 1")
-    if args.max_tokens is not None and args.max_tokens < 1:
-        raise MlsplabError(f"--max-tokens={args.max_tokens} must be >= 1")
-    if args.seeds < 1:
-        raise MlsplabError(f"--seeds={args.seeds} must be >= 1")
-    args.budget_end = budget_deadline(args.time_budget)
-    args.sentiment_keys = [s.key for s in select_steps(args.only) if s.key in SENTIMENT_MODELS]
-    reproduce(args)
+    for flag in ("epochs", "max_tokens"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise MlsplabError(f"--{flag.replace('_', '-')}={value} must be >= 1")
+    for flag in ("seeds", "imdb_seeds"):
+        if getattr(args, flag) < 1:
+            raise MlsplabError(f"--{flag.replace('_', '-')}={getattr(args, flag)} must be >= 1")
+    if args.address and args.executor != "ray":
+        raise MlsplabError("--address is for --executor ray; add --executor ray or drop it")
+    reproduce(options_from_args(args), only=args.only, time_budget=args.time_budget,
+              estimate=not args.no_estimate)
     return 0
