@@ -4,14 +4,27 @@ An experiment that has several independent trainings (Q1's models, Q3's configur
 grid) describes each as a :class:`Task` and hands the list to ``options.executor.map``. Each
 task must be a module-level function with picklable arguments that writes its own checkpoint,
 so that a task that is lost resumes from it on the next call.
+
+Ray is an optional extra (``pip install 'mlsplab[ray]'``) and is imported only by
+:class:`RayExecutor`, so the CLI starts as fast without it.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from mlsplab.errors import MlsplabError
+
+log = logging.getLogger(__name__)
+
+INSTALL_RAY = "pip install 'mlsplab[ray]'"
+RESUME_HINT = "run the same command again: finished tasks are reused and this one resumes " \
+              "from its checkpoint"
 
 
 @dataclass(frozen=True)
@@ -47,9 +60,185 @@ def where() -> str:
 
 
 def get_executor(name: str = "serial", *, address: str | None = None) -> Executor:
-    """The executor named by ``--executor``."""
-    if name == "serial":
-        return SerialExecutor()
-    from mlsplab.errors import MlsplabError
+    """The executor named by ``--executor``.
 
+    Parameters
+    ----------
+    name : {"serial", "ray"}
+        ``serial`` runs tasks in this process; ``ray`` runs them as Ray tasks.
+    address : str or None, default=None
+        ``--address``: the Ray cluster to join (``HEAD:6379``); None starts a local Ray.
+        Only valid with ``name="ray"``.
+
+    Raises
+    ------
+    MlsplabError
+        An unknown name, ``--address`` without ``--executor ray``, or Ray not installed.
+    """
+    if name == "ray":
+        return RayExecutor(address=address)
+    if name == "serial":
+        if address is not None:
+            raise MlsplabError(f"--address {address}: only used with --executor ray; add "
+                               "--executor ray or drop --address")
+        return SerialExecutor()
     raise MlsplabError(f"--executor {name}: unknown; expected serial or ray")
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or an :class:`MlsplabError` saying how to install it."""
+    try:
+        import ray
+    except ImportError as e:
+        raise MlsplabError(f"--executor ray: Ray is not installed ({e}); install it with "
+                           f"{INSTALL_RAY}, or use --executor serial") from e
+    return ray
+
+
+def run_with_threads(fn: Callable[..., Any], kwargs: dict[str, Any], cpus: int,
+                     cwd: str) -> Any:
+    """Run ``fn(**kwargs)`` inside a Ray worker with ``cpus`` torch threads.
+
+    Ray reserves ``cpus`` cores for the task; torch would otherwise use every core of the
+    machine and the tasks sharing it would slow each other down. Relative paths (``--out runs``)
+    mean the same folder as on the driver when ``cwd`` exists here (a shared filesystem).
+    """
+    import torch
+
+    torch.set_num_threads(max(int(cpus), 1))
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
+    return fn(**kwargs)
+
+
+class RayExecutor:
+    """Runs tasks as Ray tasks, each reserving ``task.cpus`` CPUs and ``task.gpus`` GPUs.
+
+    Parameters
+    ----------
+    address : str or None, default=None
+        A running cluster to join (``HEAD:6379``, started with ``ray start --head``); None
+        starts a local Ray on this machine, with ``num_cpus`` CPUs. An already initialised Ray
+        (``ray.init`` called by the caller) is used as it is.
+    num_cpus : int or None, default=None
+        CPUs of the local Ray; None: ``os.cpu_count()``. Ignored with ``address``.
+    max_retries : int, default=1
+        Times Ray reruns a task whose worker or node died (a rerun resumes from the task's
+        checkpoint); an exception raised by the task itself is never retried.
+    progress : bool, default=True
+        A tqdm bar over completed tasks.
+
+    Raises
+    ------
+    MlsplabError
+        Ray is not installed, or the cluster at ``address`` cannot be reached.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, *, num_cpus: int | None = None,
+                 max_retries: int = 1, progress: bool = True) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+        self.max_retries = max_retries
+        self.progress = progress
+        self._started = False  # this executor called ray.init (so close() shuts it down)
+        self._init()
+
+    def _init(self) -> None:
+        ray = import_ray()
+        if ray.is_initialized():
+            return
+        try:
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False,
+                         logging_level=logging.WARNING)
+            else:
+                # "local": a new Ray even where `ray start` left one running on this machine
+                ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(),
+                         include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            ray.shutdown()  # whatever half-started processes this call left
+            where_to = f"--address {self.address}" if self.address else "a local Ray"
+            raise MlsplabError(f"--executor ray: could not start or join {where_to}: "
+                               f"{_first_line(e)}; check `ray status` on the head node, or "
+                               "drop --address for a local Ray") from e
+        self._started = True
+        log.info("Ray resources: %s", ray.cluster_resources())
+
+    def map(self, tasks: list[Task]) -> list[Any]:
+        """Run every task as a Ray task; results in the order of ``tasks``.
+
+        Every task runs to its end even when another fails, so each finished task keeps the
+        results it wrote. Then the failures (an exception in the task, a worker or node that
+        died, an object that was lost) raise one :class:`MlsplabError` line naming them.
+        """
+        from tqdm.auto import tqdm
+
+        ray = import_ray()
+        if not ray.is_initialized():  # unpickled in another process, or after close()
+            self._init()
+        remote = ray.remote(run_with_threads)
+        cwd = os.getcwd()
+        refs = [remote.options(num_cpus=task.cpus, num_gpus=task.gpus, name=task.name,
+                               max_retries=self.max_retries)
+                .remote(task.fn, task.kwargs, task.cpus, cwd)
+                for task in tasks]
+        index = {ref: i for i, ref in enumerate(refs)}
+        results: list[Any] = [None] * len(tasks)
+        failures: list[str] = []
+        pending = list(refs)
+        try:
+            with tqdm(total=len(tasks), desc="ray tasks", unit="task",
+                      disable=not self.progress) as bar:
+                while pending:
+                    ready, pending = ray.wait(pending, num_returns=1)
+                    i = index[ready[0]]
+                    try:
+                        results[i] = ray.get(ready[0])
+                    except ray.exceptions.RayError as e:
+                        failures.append(_describe(tasks[i].name, e, ray))
+                        log.error("task %s failed: %s", tasks[i].name, failures[-1])
+                    bar.set_postfix_str(tasks[i].name, refresh=False)
+                    bar.update(1)
+        except BaseException:  # Ctrl-C or a lost driver connection: stop what is still queued
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+        if failures:
+            raise MlsplabError(f"{len(failures)} of {len(tasks)} Ray task(s) failed: "
+                               f"{'; '.join(failures)}; {RESUME_HINT}")
+        return results
+
+    def close(self) -> None:
+        """Shut down the Ray this executor started (a joined cluster keeps running)."""
+        if self._started:
+            import_ray().shutdown()
+            self._started = False
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy shipped to a worker (inside a task's options) uses that worker's Ray
+        return {**self.__dict__, "_started": False}
+
+
+def _describe(name: str, error: Exception, ray: Any) -> str:
+    """One line for a failed task: its name, and what happened to it."""
+    if isinstance(error, ray.exceptions.RayTaskError):
+        cause = error.cause if error.cause is not None else error
+        return f"{name} raised {type(cause).__name__}: {_first_line(cause)}"
+    # WorkerCrashedError, NodeDiedError, ObjectLostError, OutOfMemoryError, TaskCancelledError,
+    # ...: the process running the task is gone; its checkpoint is not
+    return f"{name} was lost ({type(error).__name__}: {_first_line(error)})"
+
+
+def _first_line(error: BaseException) -> str:
+    """The error's message on one line (Ray's messages span several)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
