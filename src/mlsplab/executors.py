@@ -16,7 +16,7 @@ import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from mlsplab.errors import MlsplabError
 
@@ -217,7 +217,7 @@ class RayExecutor:
             import_ray().shutdown()
             self._started = False
 
-    def __enter__(self) -> RayExecutor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
