@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
-from mlsplab.analysis.tdnn import (TDNN, TDNNConfig, closed_form_total, count_parameters,
-                                   gradient_check, gradient_descent_step, manual_backward,
-                                   manual_forward, manual_loss, output_frames, parse_contexts,
-                                   random_config, receptive_field, sequence_loss)
-from mlsplab.cli import main as cli_main
+from mlsplab.analysis.tdnn import (
+    TDNN,
+    gradient_check,
+    gradient_descent_step,
+    manual_backward,
+    manual_forward,
+    manual_loss,
+    random_config,
+    sequence_loss,
+    update_step_check,
+)
+from mlsplab.analysis.tdnn_arch import (
+    TDNNConfig,
+    closed_form_total,
+    connected_offsets,
+    count_parameters,
+    output_frames,
+    parse_contexts,
+    receptive_field,
+)
 from mlsplab.errors import MlsplabError
 
 
@@ -79,7 +92,7 @@ def test_manual_gradients_match_autograd_and_finite_differences(seed):
 
 def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
     # a 1% error in one gradient must be noticed (the check is not a tautology)
-    import mlsplab.analysis.tdnn as tdnn
+    from mlsplab.analysis import tdnn
 
     real = tdnn.manual_backward
 
@@ -132,20 +145,13 @@ def test_bad_config_gives_clear_errors(kwargs, flag):
         TDNNConfig(**kwargs)
 
 
-def test_cli_prints_tables_and_writes_metrics(tmp_path, capsys):
-    rc = cli_main(["tdnn", "--input-dim", "5", "--contexts", "-2,-1,0,1,2;-1,2;-3,3",
-                   "--hidden", "16", "--classes", "4", "--quick", "--out", str(tmp_path)])
-    out = capsys.readouterr().out
-    assert rc == 0
-    assert "5*5*16" in out and "PASS" in out and "receptive field: t-6 .. t+7" in out
-    doc = json.loads((tmp_path / "q2-tdnn" / "metrics.json").read_text())
-    expected = 5 * 5 * 16 + 2 * 2 * 16 * 16 + 16 * 4 + 4
-    assert doc["total_params"] == doc["total_params_closed_form"] == expected
-    assert doc["quick"] is True and doc["summary"] and doc["deviations"]
-    assert len(doc["random_architectures"]) == 5 and doc["gradient_check_passed"]
+def test_connected_offsets_layer_by_layer():
+    # output frame t depends on layer-3 frames t-3, t+3; layer-2 frames reached through them
+    used = connected_offsets(((-1, 1), (-3, 3), (0,)))
+    assert used == [[-4, -2, 2, 4], [-3, 3], [0], [0]]
 
 
-def test_cli_bad_contexts_exit_2(tmp_path, capsys):
-    rc = cli_main(["tdnn", "--contexts", "-1,x", "--out", str(tmp_path)])
-    assert rc == 2
-    assert "--contexts" in capsys.readouterr().err
+def test_update_step_check_lowers_the_loss():
+    config = TDNNConfig(input_dim=3, contexts=((-1, 0, 1),), hidden=5, classes=3)
+    result = update_step_check(config, n_frames=12, seed=0, lr=1e-3)
+    assert result["decreased"] and result["loss_after"] < result["loss_before"]

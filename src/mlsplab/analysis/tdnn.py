@@ -1,4 +1,5 @@
-"""Time-delay neural network (Q2): the model, a manual forward/backward by the chain rule, checks.
+"""Time-delay neural network (Q2): the torch model, a manual forward/backward by the chain rule,
+and the checks of one against the other.
 
 A TDNN layer ``l`` with context set ``C_l = {c_1, ..., c_K}`` computes, for every frame ``t``
 where all its inputs exist,
@@ -10,187 +11,23 @@ where all its inputs exist,
 and the loss is ``E = sum_t CE(y_t, z_t) = -sum_t log y_t[z_t]`` over the output frames that exist.
 No padding is used, so each layer loses ``max(C_l) - min(C_l)`` frames (Peddinti et al.,
 Interspeech 2015, "A time delay neural network architecture for efficient modeling of long
-temporal contexts"). The derivation in ``docs/tdnn.md`` uses the same names as this file.
+temporal contexts"). The context arithmetic (which frames exist, parameter counts) is in
+:mod:`mlsplab.analysis.tdnn_arch`; the derivation in ``docs/tdnn.md`` uses the names of this file.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from mlsplab.analysis.tdnn_arch import Contexts, TDNNConfig, output_frames, receptive_field
 from mlsplab.errors import MlsplabError
 
 log = logging.getLogger(__name__)
-
-Contexts = tuple[tuple[int, ...], ...]
-
-# The first three layer contexts of Peddinti et al. (2015)
-DEFAULT_CONTEXTS: Contexts = ((-2, -1, 0, 1, 2), (-1, 2), (-3, 3))
-
-
-def parse_contexts(text: str, *, flag: str = "--contexts") -> Contexts:
-    """Parse ``"-2,-1,0,1,2;-1,2;-3,3"`` (layers split by ``;``, offsets by ``,``).
-
-    Parameters
-    ----------
-    text : str
-        One group of comma-separated integer frame offsets per layer, groups separated by ``;``.
-    flag : str, default="--contexts"
-        Flag name used in error messages.
-
-    Returns
-    -------
-    contexts : tuple of tuple of int
-        Sorted offsets per layer.
-
-    Raises
-    ------
-    MlsplabError
-        On a non-integer offset, an empty layer or a repeated offset.
-    """
-    layers = []
-    for i, group in enumerate(text.split(";")):
-        items = [s.strip() for s in group.split(",") if s.strip()]
-        if not items:
-            raise MlsplabError(f"{flag}={text!r}: layer {i + 1} has no offsets; give at least one "
-                               "integer per layer, e.g. \"-2,-1,0,1,2;-1,2;-3,3\"")
-        try:
-            offsets = [int(s) for s in items]
-        except ValueError as e:
-            raise MlsplabError(f"{flag}={text!r}: layer {i + 1} offsets {group.strip()!r} are not "
-                               "all integers; use whole frame offsets like \"-1,2\"") from e
-        layers.append(tuple(offsets))
-    return validate_contexts(layers, flag=flag)
-
-
-def validate_contexts(contexts: object, *, flag: str = "contexts") -> Contexts:
-    """Check a sequence of per-layer offset sequences; return them sorted, as tuples."""
-    if isinstance(contexts, (str, bytes)) or not hasattr(contexts, "__iter__"):
-        raise MlsplabError(f"{flag}={contexts!r}: expected a list of per-layer offset lists")
-    out = []
-    for i, layer in enumerate(contexts):  # type: ignore[union-attr]
-        if isinstance(layer, (str, bytes)) or not hasattr(layer, "__iter__"):
-            raise MlsplabError(f"{flag}: layer {i + 1} is {layer!r}; expected a list of integers")
-        offsets = list(layer)
-        if not offsets:
-            raise MlsplabError(f"{flag}: layer {i + 1} is empty; give at least one offset")
-        for c in offsets:
-            if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
-                raise MlsplabError(f"{flag}: layer {i + 1} offset {c!r} is not an integer; "
-                                   "offsets are whole frames")
-        if len(set(offsets)) != len(offsets):
-            dup = sorted({c for c in offsets if offsets.count(c) > 1})
-            raise MlsplabError(f"{flag}: layer {i + 1} repeats offset(s) {dup}; each offset "
-                               "may appear once (a repeat would just add two weight matrices)")
-        out.append(tuple(sorted(int(c) for c in offsets)))
-    if not out:
-        raise MlsplabError(f"{flag}: no layers given; give at least one context, e.g. \"0\"")
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class TDNNConfig:
-    """Architecture of a TDNN.
-
-    ``contexts`` lists the hidden layers' offsets; the output (softmax) layer uses
-    ``output_context`` (default ``(0,)``: frame-wise, as in Peddinti et al.'s final layer).
-    """
-
-    input_dim: int = 13  # MFCC-sized input frames
-    contexts: Contexts = DEFAULT_CONTEXTS  # one tuple of frame offsets per hidden layer
-    hidden: int = 512  # width of every hidden layer (Peddinti et al. use 512-ish layers)
-    classes: int = 10
-    output_context: tuple[int, ...] = (0,)
-    output_bias: bool = True  # the assignment only forbids biases on hidden (ReLU) units
-    layer_contexts: Contexts = field(init=False)
-
-    def __post_init__(self) -> None:
-        for name in ("input_dim", "hidden", "classes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                flag = "--" + name.replace("_", "-")
-                raise MlsplabError(f"{flag}={value!r} must be a positive integer")
-        hidden = validate_contexts(self.contexts, flag="--contexts")
-        (out_ctx,) = validate_contexts([self.output_context], flag="--output-context")
-        object.__setattr__(self, "contexts", hidden)
-        object.__setattr__(self, "output_context", out_ctx)
-        object.__setattr__(self, "layer_contexts", hidden + (out_ctx,))
-
-    @property
-    def dims(self) -> tuple[int, ...]:
-        """``(d_0, d_1, ..., d_L)``: input, hidden widths, classes."""
-        return (self.input_dim,) + (self.hidden,) * len(self.contexts) + (self.classes,)
-
-
-# --------------------------------------------------------------------------- frames and counts
-
-def layer_spans(contexts: Contexts) -> list[tuple[int, int]]:
-    """``(left, right)`` frames each layer consumes: ``(-min C_l, max C_l)``."""
-    return [(-min(c), max(c)) for c in contexts]
-
-
-def output_frames(n_frames: int, contexts: Contexts) -> tuple[int, int]:
-    """Which output frames exist for an input of ``n_frames`` frames (no padding).
-
-    Parameters
-    ----------
-    n_frames : int
-        Input length ``T``.
-    contexts : tuple of tuple of int
-        Offsets of every layer, output layer included.
-
-    Returns
-    -------
-    first, n_out : int
-        Output frame ``j`` (0-based) belongs to input time ``first + j`` and sees input frames
-        ``j .. j + sum_l (max C_l - min C_l)``;
-        ``n_out = T - sum_l (max C_l - min C_l)`` frames exist (0 if the input is too short).
-    """
-    first = sum(-min(c) for c in contexts)
-    n_out = n_frames - sum(max(c) - min(c) for c in contexts)
-    return first, max(n_out, 0)
-
-
-def receptive_field(contexts: Contexts) -> dict[str, object]:
-    """Input frames seen by one output frame: span and the offsets actually connected.
-
-    The span is ``[sum_l min C_l, sum_l max C_l]``; with sparse contexts (e.g. ``{-3, 3}``) some
-    frames inside it are not connected, so ``used_offsets`` is the Minkowski sum of the contexts.
-    """
-    used = {0}
-    for c in contexts:
-        used = {u + k for u in used for k in c}
-    lo, hi = sum(min(c) for c in contexts), sum(max(c) for c in contexts)
-    return {"first_offset": lo, "last_offset": hi, "width": hi - lo + 1,
-            "used_offsets": sorted(used), "n_used": len(used)}
-
-
-def count_parameters(config: TDNNConfig) -> list[dict[str, object]]:
-    """Closed-form parameter count per layer: ``|C_l| * d_{l-1} * d_l`` (+ ``d_L`` output bias)."""
-    dims, rows = config.dims, []
-    n_layers = len(config.layer_contexts)
-    for l, ctx in enumerate(config.layer_contexts, start=1):
-        is_out = l == n_layers
-        weights = len(ctx) * dims[l - 1] * dims[l]
-        bias = dims[l] if (is_out and config.output_bias) else 0
-        rows.append({"layer": l, "kind": "output (softmax)" if is_out else "hidden (ReLU)",
-                     "context": list(ctx), "in_dim": dims[l - 1], "out_dim": dims[l],
-                     "formula": f"{len(ctx)}*{dims[l - 1]}*{dims[l]}"
-                                + (f"+{bias}" if bias else ""),
-                     "weights": weights, "bias": bias, "params": weights + bias})
-    return rows
-
-
-def closed_form_total(config: TDNNConfig) -> int:
-    """``sum_l |C_l| d_{l-1} d_l + [output_bias] d_L`` in one expression (no per-layer table)."""
-    d = config.dims
-    return (sum(len(c) * d[l] * d[l + 1] for l, c in enumerate(config.layer_contexts))
-            + (d[-1] if config.output_bias else 0))
-
 
 # --------------------------------------------------------------------------- the torch module
 
@@ -340,16 +177,6 @@ def gradient_descent_step(weights: list[torch.Tensor], bias: torch.Tensor | None
     return new_w, new_b
 
 
-UPDATE_RULES = [
-    "delta^L_t = y_t - z_t  (softmax output with cross-entropy)",
-    "delta^l_tau = 1[a^l_tau > 0] * sum_{k: tau - c^{l+1}_k is an output frame of layer l+1} "
-    "(W^{l+1}_k)^T delta^{l+1}_{tau - c^{l+1}_k}",
-    "dE/dW^l_k = sum_t delta^l_t (h^{l-1}_{t + c^l_k})^T",
-    "dE/db = sum_t delta^L_t",
-    "W^l_k <- W^l_k - eta * dE/dW^l_k ;  b <- b - eta * dE/db",
-]
-
-
 # --------------------------------------------------------------------------- verification
 
 def _rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -438,6 +265,28 @@ def gradient_check(config: TDNNConfig, *, n_frames: int, seed: int = 0, fd_entri
                      "rel_err_fd": _rel_err(flat[idx], fd), "fd_entries": len(idx)})
     return {"n_frames": n_frames, "first_output_frame": first, "n_out_frames": n_out,
             "loss": manual_e, "loss_autograd": float(loss.detach()), "params": rows}
+
+
+def update_step_check(config: TDNNConfig, *, n_frames: int, seed: int = 0, lr: float = 1e-3
+                      ) -> dict[str, object]:
+    """One gradient-descent step with the manual gradients on random data (float64).
+
+    Returns ``lr``, ``loss_before``, ``loss_after`` and ``decreased``: the update of every
+    parameter, applied once, should lower the loss for a small enough ``lr``.
+    """
+    gen = torch.Generator().manual_seed(seed + 1)
+    model = TDNN(config, dtype=torch.float64)
+    weights = [W.detach().clone() for W in model.weights]
+    bias = model.bias.detach().clone() if model.bias is not None else None
+    x = torch.randn(n_frames, config.input_dim, generator=gen, dtype=torch.float64)  # (T, d_0)
+    targets = torch.randint(config.classes, (output_frames(n_frames, config.layer_contexts)[1],),
+                            generator=gen)
+    cache = manual_forward(weights, bias, x, config.layer_contexts)
+    before = manual_loss(cache, targets)
+    gw, gb = manual_backward(weights, bias, cache, targets, config.layer_contexts)
+    new_w, new_b = gradient_descent_step(weights, bias, gw, gb, lr)
+    after = manual_loss(manual_forward(new_w, new_b, x, config.layer_contexts), targets)
+    return {"lr": lr, "loss_before": before, "loss_after": after, "decreased": after < before}
 
 
 def random_config(rng: np.random.Generator) -> tuple[TDNNConfig, int]:
