@@ -3,11 +3,14 @@ foreign/corrupt/mismatched checkpoints are refused, and the best epoch is kept."
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -56,6 +59,24 @@ def _fit(path: Path | None, **kw):
                evaluate=evaluate, checkpoint_path=path, progress=False, **kw)
 
 
+@pytest.fixture
+def sigint_default() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt during the test, as in an interactive shell, whatever
+    the suite was started with (``nohup`` or a background job from a script ignore SIGINT);
+    the handler the suite was started with is put back afterwards."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.fixture
+def sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored during the test, as under ``cmd &`` in a script."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory):
     return _fit(tmp_path_factory.mktemp("ref") / "ref.pt")
@@ -69,6 +90,7 @@ def test_history_shape(reference) -> None:
     assert reference.finished and not reference.stopped_early
 
 
+@pytest.mark.usefixtures("sigint_default")
 def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, reference) -> None:
     calls = {"n": 0}
 
@@ -79,16 +101,75 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, reference)
         return step(model, idx)
 
     path = tmp_path / "run.pt"
+    handler_before = signal.getsignal(signal.SIGINT)
     with pytest.raises(MlsplabError, match="stopped by signal; progress saved"):
         _fit(path, train_step=step_then_ctrl_c)
     ckpt = load_checkpoint(path)
     assert (ckpt["epoch"], ckpt["batch"]) == (2, 5) and len(ckpt["history"]) == 1
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # the handler it found is back
     resumed = _fit(path)
     assert _strip(resumed.history) == _strip(reference.history)
     assert resumed.best_epoch == reference.best_epoch
     for k, v in reference.best_state.items():
         torch.testing.assert_close(resumed.best_state[k], v)
+
+
+@pytest.mark.usefixtures("sigint_ignored")
+def test_ignored_sigint_stays_ignored_and_sigterm_still_stops(tmp_path: Path,
+                                                              reference) -> None:
+    # started from a script with `&`: Ctrl-C meant for the foreground job must not stop the
+    # training, `kill` (SIGTERM) must still stop it cleanly
+    calls = {"n": 0}
+    term_before = signal.getsignal(signal.SIGTERM)
+
+    def step_with_signals(model: torch.nn.Module, idx: torch.Tensor):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        if calls["n"] == 13:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return step(model, idx)
+
+    path = tmp_path / "run.pt"
+    with pytest.raises(MlsplabError, match="stopped by signal"):
+        _fit(path, train_step=step_with_signals)
+    assert (load_checkpoint(path)["epoch"], load_checkpoint(path)["batch"]) == (2, 5)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is term_before
+    assert _strip(_fit(path).history) == _strip(reference.history)
+
+
+def test_history_records_every_key_evaluate_returns(tmp_path: Path, reference) -> None:
+    def evaluate_more(model: torch.nn.Module) -> dict[str, object]:
+        out = evaluate(model)
+        logits = model(X[:16]).squeeze(1)
+        return {**out, "train_eval_loss": torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, Y[:16]), "n_val": np.int64(N), "note": ["kept", "as is"]}
+
+    path = tmp_path / "more.pt"
+    result = fit(make_model(), config=CFG, train_batches=batches, train_step=step,
+                 evaluate=evaluate_more, checkpoint_path=path, progress=False,
+                 deadline=time.time())
+    result = fit(make_model(), config=CFG, train_batches=batches, train_step=step,
+                 evaluate=evaluate_more, checkpoint_path=path, progress=False)  # resumed
+    extra = ("train_eval_loss", "n_val", "note")
+    assert [{k: v for k, v in row.items() if k not in extra}
+            for row in _strip(result.history)] == _strip(reference.history)
+    assert all(r["n_val"] == N and r["note"] == ["kept", "as is"] for r in result.history)
+    assert [list(r) for r in result.history] == [
+        ["epoch", "train_loss", "val_loss", "val_accuracy", "train_eval_loss", "n_val", "note",
+         "seconds"]] * 4
+    row = result.history[0]
+    assert type(row["train_eval_loss"]) is float and type(row["n_val"]) is int
+    assert 0 < row["train_eval_loss"] < 10
+    assert json.loads(json.dumps(result.history)) == result.history
+
+
+def test_evaluate_key_that_clashes_with_the_history_is_refused() -> None:
+    with pytest.raises(ValueError, match="'train_loss', a name the history uses"):
+        fit(make_model(), config=CFG, train_batches=batches, train_step=step,
+            evaluate=lambda m: {**evaluate(m), "train_loss": 0.0}, checkpoint_path=None,
+            progress=False)
 
 
 def test_deadline_then_resume_matches_uninterrupted(tmp_path: Path, reference) -> None:

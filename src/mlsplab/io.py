@@ -2,33 +2,90 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
+
+from mlsplab.errors import MlsplabError
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Write ``path`` by calling ``write(tmp_path)`` on a temporary sibling, then renaming it.
 
-    A crash or kill leaves either the old file or the new one, never a partial file.
+    The temporary file is flushed to disk (``fsync``) before the rename, so a crash, a kill or
+    a full disk leaves either the old file or the new one, never a partial file.
+
+    Raises
+    ------
+    WriteError
+        (an :class:`~mlsplab.errors.MlsplabError`) if any step fails with an ``OSError`` (no
+        space left, permission denied, ...): the message names the file, the reason and that
+        the previous file is kept unchanged; the temporary file is removed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    existed = path.exists()
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         write(tmp)
+        _fsync(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            with suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise WriteError(path, e, existed=existed) from e
         raise
     return path
+
+
+class WriteError(MlsplabError):
+    """A file could not be written; the previous version (if any) is untouched.
+
+    Attributes ``path``, ``reason`` (the OS's words, e.g. "No space left on device"),
+    ``errno``, ``existed`` (a previous file was there and is kept) and ``fix`` let a caller
+    say more about what the kept file means (the trainer says which checkpoint it resumes from).
+    """
+
+    def __init__(self, path: Path, error: OSError, *, existed: bool) -> None:
+        self.path, self.errno, self.existed = path, error.errno, existed
+        self.reason = error.strerror or str(error)
+        other = Path(os.fsdecode(error.filename)) if error.filename else None
+        if other is not None and not (other == path or (
+                other.parent == path.parent and other.name.startswith(f".{path.name}."))):
+            self.reason += f": {other}"  # another file failed (its folder, a file being read)
+        self.fix = _fix(error.errno, path.parent)
+        kept = (f"the previous {path.name} is kept unchanged" if existed
+                else "nothing was written")
+        super().__init__(f"cannot write {path} ({self.reason}); {kept}; {self.fix}")
+
+
+def _fix(code: int | None, folder: Path) -> str:
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return "free space on that disk and rerun"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"make {folder} writable (or write elsewhere) and rerun"
+    return "fix that and rerun"
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path``'s data to disk (a full disk on a network file system shows up here)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
@@ -61,8 +118,6 @@ def _json_default(obj: Any) -> Any:
 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file, raising MlsplabError naming the file if it is missing or corrupt."""
-    from mlsplab.errors import MlsplabError
-
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -6,19 +6,24 @@ Used by every experiment (IMDB sentiment models and ESC-10 CNNs). The experiment
   number (and the run's seed), so that a resumed run sees exactly the batches it would have;
 * ``train_step(model, batch)``: returns ``(summed_loss, n_items)`` for a batch, on which the
   trainer calls ``backward``;
-* ``evaluate(model)``: returns ``{"loss": ..., "accuracy": ...}`` on the validation set.
+* ``evaluate(model)``: returns ``{"loss": ..., "accuracy": ...}`` on the validation set, plus
+  any other measurements to record in the history (e.g. ``train_eval_loss``).
 
 Checkpoints are written atomically at the end of every epoch and, inside long epochs, every
 ``checkpoint_every_s`` seconds; they hold the model, optimizer, RNG state, position inside the
-epoch, running sums and history, so a run killed at any point and started again ends with the
-same history as an uninterrupted run. The best-validation-loss weights are kept in a second
-file. Both load with ``torch.load(weights_only=True)``.
+epoch, running sums and history, so a run killed at any point (Ctrl-C, ``kill``, ``kill -9``)
+and started again ends with the same history as an uninterrupted run. The best-validation-loss
+weights are kept in a second file. Both load with ``torch.load(weights_only=True)``. A
+checkpoint that cannot be written (full disk) leaves the previous one in place and stops the
+run with a message saying where the next run resumes; a truncated one is refused on resume
+with a message naming the file and how to start that run again.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import numbers
 import signal
 import threading
 import time
@@ -31,7 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mlsplab.errors import MlsplabError
-from mlsplab.io import atomic_write
+from mlsplab.io import WriteError, atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -82,32 +87,74 @@ class _StopRequested(Exception):
     """Raised inside the loop when SIGTERM/SIGINT asks for a clean stop."""
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, *, restart: str | None = None) -> dict[str, Any]:
     """Load a trainer checkpoint with ``weights_only=True``, checking that it is one of ours.
+
+    Parameters
+    ----------
+    path : path
+        The checkpoint (``<run>.pt`` or its ``.best`` file).
+    restart : str, optional
+        How to start that run again, for the error message; default "delete <path> to start
+        that run again".
 
     Raises
     ------
     MlsplabError
-        If the file is corrupt, not a torch file, or not an mlsplab checkpoint.
+        One line naming the file and how to restart the run, if the file is truncated,
+        corrupt, not a torch file, or not an mlsplab checkpoint.
     """
     path = Path(path)
+    restart = restart or f"delete {path} to start that run again"
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for corrupt/foreign files
+    except Exception as e:  # torch raises many types for truncated/corrupt/foreign files
+        detail = " ".join(f"{type(e).__name__}: {e}".split())[:160]  # one line
         raise MlsplabError(
-            f"{path}: not a readable checkpoint ({type(e).__name__}: {str(e)[:120]}); "
-            "delete it to start this run from scratch"
-        ) from e
+            f"{path}: not a readable checkpoint, truncated or corrupt ({detail}); {restart}, "
+            "or restore the file from a backup") from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise MlsplabError(
-            f"{path}: not an mlsplab checkpoint (format tag missing); delete it or use "
+            f"{path}: not an mlsplab checkpoint (format tag missing); {restart}, or use "
             "another --out")
     return ckpt
 
 
 def save_torch(path: str | Path, obj: Any) -> None:
-    """``torch.save`` through a temporary file and rename."""
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    """``torch.save`` through a temporary file and rename (:func:`mlsplab.io.atomic_write`).
+
+    Raises
+    ------
+    mlsplab.io.WriteError
+        If the file cannot be written (full disk, no permission); the previous file is kept.
+    """
+    def write(tmp: Path) -> None:
+        # Through a Python file object, so that a failed write raises OSError (ENOSPC, ...);
+        # torch.save(obj, <path>) reports it only as "RuntimeError: unexpected pos ...".
+        # torch may still replace that OSError by such a RuntimeError while closing the zip
+        # archive; the OSError is then the RuntimeError's context: raise it instead.
+        with open(tmp, "wb") as f:
+            try:
+                torch.save(obj, f)
+            except RuntimeError as e:
+                cause = _os_error_behind(e)
+                if cause is None:
+                    raise
+                raise OSError(cause.errno, cause.strerror, str(tmp)) from e
+
+    atomic_write(path, write)
+
+
+def _os_error_behind(error: BaseException) -> OSError | None:
+    """The first OSError in ``error``'s chain of causes/contexts, or None."""
+    seen: set[int] = set()
+    cur: BaseException | None = error
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, OSError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 def fit(
@@ -116,7 +163,7 @@ def fit(
     config: TrainConfig,
     train_batches: Callable[[int], Sequence[Any]],
     train_step: Callable[[torch.nn.Module, Any], tuple[torch.Tensor, int]],
-    evaluate: Callable[[torch.nn.Module], dict[str, float]],
+    evaluate: Callable[[torch.nn.Module], dict[str, Any]],
     checkpoint_path: str | Path | None,
     run_config: dict[str, Any] | None = None,
     seed: int = 0,
@@ -126,16 +173,21 @@ def fit(
 ) -> TrainResult:
     """Train ``model`` for ``config.epochs`` epochs, resuming from ``checkpoint_path`` if present.
 
+    A fixed number of epochs is ``config.early_stop_patience=None`` (the default).
+
     Parameters
     ----------
     model : torch.nn.Module
         Already on its device.
     config : TrainConfig
+        ``checkpoint_every_s=0`` checkpoints after every batch.
     train_batches : callable, epoch (1-based) -> sequence of batches
         Must be deterministic in ``epoch``: a resumed run skips the batches already done.
     train_step : callable, (model, batch) -> (summed loss tensor, n_items)
-    evaluate : callable, model -> dict with ``loss`` and ``accuracy``
-        Called with the model in eval mode under ``torch.no_grad()``.
+    evaluate : callable, model -> dict with ``loss``, ``accuracy`` and any other measurements
+        Called with the model in eval mode under ``torch.no_grad()``. ``loss``/``accuracy``
+        become the history's ``val_loss``/``val_accuracy``; every other key (e.g.
+        ``train_eval_loss``) is recorded under its own name (numbers as Python numbers).
     checkpoint_path : path or None
         Where the resumable state lives (``<path>`` and ``<path>.best``); None: no checkpoints.
     run_config : dict, optional
@@ -149,59 +201,47 @@ def fit(
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    MlsplabError
+        On SIGINT/SIGTERM/SIGHUP (after saving a checkpoint), an unreadable or mismatched
+        checkpoint, or a checkpoint that cannot be written (the previous one is kept).
     """
+    # One loop with its stop conditions (signal, deadline, patience) in view; longer than 80
+    # lines because splitting it would scatter the resume bookkeeping across functions.
     ckpt_path = Path(checkpoint_path) if checkpoint_path else None
     best_path = ckpt_path.with_name(ckpt_path.name + ".best") if ckpt_path else None
     identity = {"train": asdict(config), "run": run_config or {}}
-    # checkpoint interval and patience do not change the numbers, so they may differ on resume
+    # the checkpoint interval does not change the numbers, so it may differ on resume
     identity["train"].pop("checkpoint_every_s")
     optimizer = make_optimizer(config, model.parameters())
-
-    history: list[dict[str, float]] = []
-    start_epoch, start_batch = 1, 0
-    sums = {"loss": 0.0, "n": 0, "seconds": 0.0}
-    best = {"epoch": 0, "val_loss": math.inf}
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     torch.manual_seed(seed)
-
-    if ckpt_path and ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
-        if ckpt["identity"] != identity:
-            raise MlsplabError(
-                f"{ckpt_path}: checkpoint is from a different configuration; delete it or use "
-                "another --out to start afresh"
-            )
-        try:
-            model.load_state_dict(ckpt["model"])
-        except RuntimeError as e:
-            raise MlsplabError(f"{ckpt_path}: weights do not fit this model ({e})") from e
-        optimizer.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["rng"])
-        history, sums, best = ckpt["history"], ckpt["sums"], ckpt["best"]
-        start_epoch, start_batch = ckpt["epoch"], ckpt["batch"]
-        if best_path is not None and best_path.exists() and best["epoch"] > 0:
-            best_state = load_checkpoint(best_path)["model"]
-        log.info("resumed %s at epoch %d, batch %d", ckpt_path, start_epoch, start_batch)
+    run = _resume(ckpt_path, best_path, identity, model, optimizer)
+    history, sums, best = run["history"], run["sums"], run["best"]
+    start_epoch, start_batch, best_state = run["epoch"], run["batch"], run["best_state"]
+    # where the checkpoint on disk resumes from ({} while there is none), for error messages
+    saved = {"epoch": start_epoch, "batch": start_batch} if run["resumed"] else {}
 
     def save(epoch: int, batch: int) -> None:
         if ckpt_path is None:
             return
-        save_torch(ckpt_path, {
-            "format": CHECKPOINT_FORMAT, "identity": identity,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "rng": torch.get_rng_state(), "history": history, "sums": sums, "best": best,
-            "epoch": epoch, "batch": batch,
-        })
+        state = {"format": CHECKPOINT_FORMAT, "identity": identity,
+                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "rng": torch.get_rng_state(), "history": history, "sums": sums, "best": best,
+                 "epoch": epoch, "batch": batch}
+        try:
+            save_torch(ckpt_path, state)
+        except WriteError as e:
+            raise MlsplabError(_write_failed(e, saved)) from e
+        saved.update(epoch=epoch, batch=batch)
 
     stop = {"requested": False}
 
     def on_signal(signum: int, frame: Any) -> None:
         stop["requested"] = True
 
-    # Ctrl-C / SIGTERM finish the current batch, save, and exit cleanly (main thread only).
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)} \
-        if in_main else {}
+    previous = _catch_stop_signals(on_signal)  # finish the batch, save, exit cleanly
     stopped_early = False
     past_deadline = False
     try:
@@ -231,7 +271,7 @@ def fit(
                 now = time.monotonic()
                 past_deadline = deadline is not None and time.time() >= deadline
                 if stop["requested"] or past_deadline or (
-                        now - last_save > config.checkpoint_every_s):
+                        now - last_save >= config.checkpoint_every_s):
                     sums["seconds"] += now - t0
                     t0 = now
                     save(epoch, b + 1)
@@ -248,27 +288,13 @@ def fit(
                     break
                 past_deadline = False  # it was the epoch's last batch: finish the epoch
             sums["seconds"] += time.monotonic() - t0
-            val = _evaluate(model, evaluate)
-            row = {
-                "epoch": epoch,
-                "train_loss": sums["loss"] / max(sums["n"], 1),
-                "val_loss": float(val["loss"]),
-                "val_accuracy": float(val["accuracy"]),
-                "seconds": sums["seconds"],
-            }
+            row = _history_row(epoch, sums, _evaluate(model, evaluate))
             history.append(row)
             if row["val_loss"] < best["val_loss"]:
                 best = {"epoch": epoch, "val_loss": row["val_loss"]}
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                if best_path is not None:
-                    save_torch(best_path, {"format": CHECKPOINT_FORMAT, "model": best_state})
-            log.info("%s epoch %d: train loss %.4f, val loss %.4f, val acc %.4f, %.1fs", desc,
-                     epoch, row["train_loss"], row["val_loss"], row["val_accuracy"],
-                     row["seconds"])
-            if progress:
-                tqdm.write(f"{desc} epoch {epoch}/{config.epochs}: train loss "
-                           f"{row['train_loss']:.4f}, val loss {row['val_loss']:.4f}, "
-                           f"val acc {row['val_accuracy']:.4f} ({row['seconds']:.0f}s)")
+                _save_best(best_path, best_state, saved)
+            _log_epoch(desc, row, config.epochs, progress)
             sums = {"loss": 0.0, "n": 0, "seconds": 0.0}
             start_batch = 0
             save(epoch + 1, 0)
@@ -288,6 +314,128 @@ def fit(
             signal.signal(s, handler)
     finished = not past_deadline
     return TrainResult(history, best["epoch"], best_state, stopped_early, finished)
+
+
+def _resume(ckpt_path: Path | None, best_path: Path | None, identity: dict[str, Any],
+            model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """The run's state: loaded from ``ckpt_path`` into ``model``/``optimizer``/torch's RNG if
+    it exists, else a fresh start. Keys: history, sums, best, epoch, batch, best_state,
+    resumed."""
+    run: dict[str, Any] = {
+        "history": [], "sums": {"loss": 0.0, "n": 0, "seconds": 0.0},
+        "best": {"epoch": 0, "val_loss": math.inf}, "epoch": 1, "batch": 0, "resumed": False,
+        "best_state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+    if ckpt_path is None or not ckpt_path.exists():
+        return run
+    restart = f"delete {ckpt_path} and {best_path} to start that run again"
+    ckpt = load_checkpoint(ckpt_path, restart=restart)
+    if ckpt["identity"] != identity:
+        raise MlsplabError(
+            f"{ckpt_path}: checkpoint is from a different configuration; delete it or use "
+            "another --out to start afresh")
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise MlsplabError(f"{ckpt_path}: weights do not fit this model ({e})") from e
+    optimizer.load_state_dict(ckpt["optimizer"])
+    torch.set_rng_state(ckpt["rng"])
+    run.update({k: ckpt[k] for k in ("history", "sums", "best", "epoch", "batch")},
+               resumed=True)
+    if run["best"]["epoch"] > 0:
+        assert best_path is not None
+        if not best_path.exists():
+            raise MlsplabError(
+                f"{best_path}: missing, but {ckpt_path.name} says epoch {run['best']['epoch']} "
+                f"had the best weights; restore it, or {restart}")
+        run["best_state"] = load_checkpoint(best_path, restart=restart)["model"]
+    log.info("resumed %s at epoch %d, batch %d", ckpt_path, run["epoch"], run["batch"])
+    return run
+
+
+def _catch_stop_signals(handler: Callable[[int, Any], None]) -> dict[int, Any]:
+    """Install ``handler`` for SIGINT, SIGTERM and SIGHUP; return the handlers it replaced.
+
+    Only in the main thread (Python's rule), and never for a signal this process ignores: a
+    command started with ``nohup`` or in the background from a script ignores SIGHUP/SIGINT,
+    and must go on ignoring them (a Ctrl-C meant for the foreground job must not stop it).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(s) is not signal.SIG_IGN:
+            previous[s] = signal.signal(s, handler)
+    return previous
+
+
+def _position(saved: dict[str, int]) -> str:
+    """Where a checkpoint saved at ``saved`` resumes, in words."""
+    epoch, batch = saved["epoch"], saved["batch"]
+    if batch:
+        return f"epoch {epoch} after {batch} batch{'es' if batch > 1 else ''}"
+    return f"the end of epoch {epoch - 1}" if epoch > 1 else "the start"
+
+
+def _write_failed(e: WriteError, saved: dict[str, int], *, best: bool = False) -> str:
+    """The one-line message for a checkpoint (or, ``best``, best-weights file) not written."""
+    if saved:
+        resume = f"the same command resumes from {_position(saved)}"
+    else:
+        resume = "no checkpoint was written yet, so the same command starts the run again"
+    if best:
+        kept = "the previous best weights are kept unchanged; " if e.existed else ""
+        return f"cannot write the best weights {e.path} ({e.reason}); {kept}{resume}; {e.fix}"
+    kept = "the previous checkpoint is kept unchanged, and " if saved else ""
+    return f"cannot write the checkpoint {e.path} ({e.reason}); {kept}{resume}; {e.fix}"
+
+
+def _save_best(best_path: Path | None, best_state: dict[str, torch.Tensor],
+               saved: dict[str, int]) -> None:
+    if best_path is None:
+        return
+    try:
+        save_torch(best_path, {"format": CHECKPOINT_FORMAT, "model": best_state})
+    except WriteError as e:
+        raise MlsplabError(_write_failed(e, saved, best=True)) from e
+
+
+def _history_row(epoch: int, sums: dict[str, float], val: dict[str, Any]) -> dict[str, Any]:
+    """One history row: ``evaluate``'s ``loss``/``accuracy`` as ``val_loss``/``val_accuracy``,
+    its other keys under their own names, then the epoch's training seconds."""
+    row: dict[str, Any] = {"epoch": epoch, "train_loss": sums["loss"] / max(sums["n"], 1),
+                           "val_loss": float(val["loss"]),
+                           "val_accuracy": float(val["accuracy"])}
+    for key, value in val.items():
+        if key in ("loss", "accuracy"):
+            continue
+        if key in row or key == "seconds":
+            raise ValueError(f"evaluate() returned {key!r}, a name the history uses already; "
+                             "rename it")
+        row[key] = _plain(value)
+    row["seconds"] = sums["seconds"]
+    return row
+
+
+def _plain(value: Any) -> Any:
+    """Numbers (Python, numpy, 0-d tensors) as Python numbers: JSON-able, and loadable from a
+    checkpoint with ``weights_only=True``; anything else unchanged."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool | numbers.Integral):
+        return value if isinstance(value, bool) else int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def _log_epoch(desc: str, row: dict[str, Any], epochs: int, progress: bool) -> None:
+    log.info("%s epoch %d: train loss %.4f, val loss %.4f, val acc %.4f, %.1fs", desc,
+             row["epoch"], row["train_loss"], row["val_loss"], row["val_accuracy"],
+             row["seconds"])
+    if progress:
+        tqdm.write(f"{desc} epoch {row['epoch']}/{epochs}: train loss "
+                   f"{row['train_loss']:.4f}, val loss {row['val_loss']:.4f}, "
+                   f"val acc {row['val_accuracy']:.4f} ({row['seconds']:.0f}s)")
 
 
 def _patience_exhausted(history: list[dict[str, float]], best: dict[str, float],

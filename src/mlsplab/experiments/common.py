@@ -14,6 +14,7 @@ import torch
 from mlsplab import __version__
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write_json, config_hash, read_json
+from mlsplab.locking import lock_dir
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +41,25 @@ def budget_deadline(hours: float | None) -> float | None:
     return time.time() + 3600 * hours
 
 
-def experiment_dir(out: str | Path, experiment_id: str) -> Path:
-    """``<out>/<experiment_id>/``, created; a clear error if it cannot be written."""
+def experiment_dir(out: str | Path, experiment_id: str, *, lock: bool = True) -> Path:
+    """``<out>/<experiment_id>/``, created and locked for writing by this process.
+
+    The lock (:func:`mlsplab.locking.lock_dir`) is held until the process exits, so a second
+    ``mlsplab`` process writing the same experiment into the same ``--out`` stops with an error
+    naming this one's pid; calling this again in the same process is free. ``lock=False`` is
+    for a worker process (a Ray task) writing into a folder that its driver has locked.
+
+    Raises
+    ------
+    MlsplabError
+        If the folder cannot be written, or another live process holds its lock.
+    """
     path = Path(out) / experiment_id
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        if lock:
+            lock_dir(path)  # opening <path>/.lock for writing is also the write test
+        else:
+            path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise MlsplabError(f"--out {out}: cannot write {path} ({e.strerror})") from e
     return path
