@@ -1,76 +1,244 @@
-"""The report is built from metrics.json files only and contains every section."""
+"""The report: parts in the assignment's order from their builders, overview with each
+deviation once, appendix after the main body, typeset math, and never a crash on bad input.
+
+Fake part builders live in a module registered in ``sys.modules`` and fake parts replace
+``registry.PARTS``; results are tiny metrics.json files written here.
+"""
 
 from __future__ import annotations
 
-import html
+import json
+import re
+import sys
+import types
+from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
+from typing import Any
 
-import matplotlib
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from mlsplab.errors import MlsplabError
+from mlsplab.experiments import registry
+from mlsplab.experiments.registry import Part
+from mlsplab.report.build import build_report
+from mlsplab.report.document import Figure, Heading, Math, Paragraph, PartReport, Table
 
-from mlsplab.errors import MlsplabError  # noqa: E402
-from mlsplab.experiments.common import experiment_dir, write_metrics  # noqa: E402
-from mlsplab.report.build import build_report  # noqa: E402
-from mlsplab.report.sections import QUICK_BANNER, SECTIONS  # noqa: E402
-
-
-def _fake_result(out: Path, exp_id: str, acc: float, quick: bool) -> None:
-    d = experiment_dir(out, exp_id)
-    fig, ax = plt.subplots()
-    ax.plot([1, 2, 3], [1.0, 0.5, 0.25])
-    fig.savefig(d / "loss_curves.png", dpi=50)
-    plt.close(fig)
-    write_metrics(d, exp_id, {"epochs": 3}, {
-        "quick": quick, "test_accuracy": acc, "deviations": ["a stated deviation"],
-        "summary": [f"{exp_id} measured sentence"],
-        "tables": [{"title": "per seed", "header": ["seed", "acc"], "rows": [[0, acc]]}]})
+SHARED_DEVIATION = "IMDB reviews capped at 400 tokens"
+ASCII_MATH = ("^{", "_{", "delta^", "sum_")
+FAKE = "fake_report_parts"
+REAL_PARTS = registry.PARTS  # before the fake_parts fixture replaces them
 
 
-def _pdf_pages(path: Path) -> list[str]:
+def _write(out: Path, exp_id: str, **metrics: Any) -> None:
+    (out / exp_id).mkdir(parents=True, exist_ok=True)
+    doc = {"experiment": exp_id, "config": {"epochs": 3}, "config_hash": f"hash-{exp_id}",
+           "run_info": {"cpu": "Test CPU", "torch_version": "2.13.0", "host": "node-a",
+                        "finished_at": "2026-01-01T00:00:00"},
+           "data": {"path": "/data/ESC-50-master.zip", "sha256": "ab" * 32}, **metrics}
+    (out / exp_id / "metrics.json").write_text(json.dumps(doc))
+
+
+def _sentiment(key: str, results: dict, out: Path, fig_dir: Path) -> PartReport:
+    doc = results["q1b-lstm-avg"]
+    acc = doc["test_accuracy"]  # a stale file without it raises KeyError
+    fig = fig_dir / "fake_curve.svg"
+    from mlsplab.plotting import new_figure, save_figure
+
+    figure, ax = new_figure(height=2.0)
+    ax.plot([1, 2, 3], [0.7, 0.5, 0.4])
+    save_figure(figure, fig)
+    return PartReport(
+        answer=[Paragraph(f"The LSTM reached {100 * acc:.1f} % test accuracy; loss "
+                          r"$\mathcal{E} = \sum_t \mathrm{CE}(y_t, z_t)$ fell every epoch.")],
+        evidence=[Figure(fig, "Training loss per epoch."),
+                  Heading("A builder heading at level 1", 1)],
+        settings=[("batch", "32"), ("epochs", "25")], overview=f"{100 * acc:.1f} % test accuracy",
+        status="full", deviations=[SHARED_DEVIATION],
+        appendix=[Table(["seed", "accuracy"], [["0", f"{100 * acc:.1f} %"]],
+                        caption="Per-seed test accuracy.")])
+
+
+def _tdnn(key: str, results: dict, out: Path, fig_dir: Path) -> PartReport:
+    return PartReport(
+        answer=[Paragraph("Manual backpropagation equals autograd; the output layer's "
+                          r"error is $\delta^{L}_{t}$.")],
+        evidence=[Math(r"\delta^{L}_{t} = \mathbf{y}_t - \mathbf{z}_t",
+                       caption="Error at the output."),
+                  Math(r"\frac{\partial \mathcal{E}}{\partial W^{l}_{c}} = \sum_{t} "
+                       r"\delta^{l}_{t} (\mathbf{h}^{l-1}_{t+c})^{\top}" "\n"
+                       r"W \leftarrow W - \eta \frac{\partial \mathcal{E}}{\partial W}")],
+        settings=[("batch", "32"), ("contexts", "[-2, 2]")], overview="1,086 parameters",
+        status="full", deviations=[SHARED_DEVIATION, "float64 gradient check"])
+
+
+def _raises(key: str, results: dict, out: Path, fig_dir: Path) -> PartReport:
+    raise RuntimeError("builder bug\nsecond line")
+
+
+def _returns_none(key: str, results: dict, out: Path, fig_dir: Path) -> None:
+    return None
+
+
+FAKE_PARTS = (
+    Part("q1b", "Q1(b) Two-layer LSTM with average pooling", "An LSTM.", ("q1b-lstm-avg",),
+         f"{FAKE}:sentiment"),
+    Part("q2", "Q2 Time-delay neural network", "A TDNN.", ("q2-tdnn",), f"{FAKE}:tdnn"),
+    Part("q3a", "Q3(a) ESC-10: optimizers", "Optimizers.", ("q3a-adam",), f"{FAKE}:raises"),
+    Part("q3b", "Q3(b) ESC-10: normalization", "Norms.", ("q3b-none",), f"{FAKE}:returns_none"),
+    Part("q4i", "Q4(i) Cost and memory", "Cost.", ("q4-conv-dense",), "no.such.module:part"),
+    Part("q4ii", "Q4(ii) Conv as dense", "Missing part.", ("q4-conv-dense",), f"{FAKE}:tdnn"),
+)
+
+
+@pytest.fixture(scope="module")
+def fake_parts() -> Iterator[None]:
+    """The fake parts in place of the registry's, their builders importable."""
+    module = types.ModuleType(FAKE)
+    module.sentiment, module.tdnn = _sentiment, _tdnn  # type: ignore[attr-defined]
+    module.raises, module.returns_none = _raises, _returns_none  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, FAKE, module)
+        mp.setattr(registry, "PARTS", FAKE_PARTS)
+        yield
+
+
+def _results(out: Path) -> Path:
+    _write(out, "q1b-lstm-avg", test_accuracy=0.8831)
+    _write(out, "q2-tdnn", n_parameters=1086)
+    _write(out, "q3a-adam", test_accuracy=0.62, test_accuracy_std=0.03)
+    _write(out, "q3b-none", test_accuracy=0.6)
+    return out  # no q4-conv-dense: Q4(i) and Q4(ii) are missing
+
+
+def _pdf_text(path: Path) -> list[str]:
     from pypdf import PdfReader
 
     return [page.extract_text() for page in PdfReader(str(path)).pages]
 
 
-def test_report_has_every_section_and_the_numbers(tmp_path: Path) -> None:
-    _fake_result(tmp_path, "q3a-adam", 0.7125, quick=False)
-    _fake_result(tmp_path, "q1b-lstm-avg", 0.8831, quick=False)
-    paths = build_report(tmp_path)
-    page = paths["html"].read_text()
-    pages = _pdf_pages(paths["pdf"])
-    text = "\n".join(pages)
-    for section in SECTIONS:
-        key = section.title.split(":")[0]
-        assert key in page and key in text, key
-    assert "71.2 %" in page and "88.3 %" in page  # read from metrics, formatted
-    assert "q3a-adam measured sentence" in text
-    # on the first page a deviation shared by several experiments is listed once, naming
-    # all of them; each experiment's block repeats it beside the result
-    assert page.count("a stated deviation") == 3
-    assert "q1b-lstm-avg, q3a-adam: a stated deviation" in page
-    assert "QUICK MODE" not in page  # nothing ran in quick mode
-    # questions with no results say so rather than inventing numbers
-    assert "No results yet" in page
+def _visible(html: str) -> str:
+    """The HTML's text without the style sheet, tags and embedded images."""
+    body = html.split("</style>", 1)[1]
+    return unescape(re.sub(r"<[^>]+>", " ", body))
 
 
-def test_quick_results_mark_every_pdf_page(tmp_path: Path) -> None:
-    _fake_result(tmp_path, "q3a-adam", 0.5, quick=True)
-    paths = build_report(tmp_path)
-    pages = _pdf_pages(paths["pdf"])
-    assert len(pages) >= 2
+@pytest.fixture(scope="module")
+def report(fake_parts: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One rendered report of the fake results (HTML and PDF), shared by the checks below."""
+    out = _results(tmp_path_factory.mktemp("report") / "runs")
+    paths = build_report(out)
+    return {"out": out, "html": paths["html"].read_text(), "pages": _pdf_text(paths["pdf"])}
+
+
+def test_parts_in_order_then_appendix(report: dict[str, Any]) -> None:
+    text = "\n".join(report["pages"])
+    titles = [p.title for p in FAKE_PARTS]
+    body = text[text.index("Status of this run", text.index("Contents") + 200):]
+    positions = [body.index(title) for title in titles]
+    assert positions == sorted(positions)  # the parts, in the assignment's order
+    appendix_page = next(i for i, p in enumerate(report["pages"]) if "Per-seed tables" in p)
+    last_part_page = next(i for i, p in enumerate(report["pages"]) if "Missing part." in p)
+    assert appendix_page > last_part_page
+    assert "Per-seed test accuracy." in report["pages"][appendix_page]  # a part's appendix
+    assert "Data sources and licences" in "\n".join(report["pages"][appendix_page:])
+    html = report["html"]
+    assert html.index('id="q4ii"') < html.index('class="appendix"') < html.index("Per-seed")
+    assert "A builder heading at level 1</h2>" in html  # demoted below the part's heading
+
+
+def test_no_ascii_math_in_pdf_and_equations_are_vector_images(report: dict[str, Any]) -> None:
+    text = "\n".join(report["pages"])
+    assert not [m for m in ASCII_MATH if m in text], text
+    assert "Error at the output." in text  # the equation's caption
+    html = report["html"]
+    assert html.count('class="math display"') == 3  # one + two stacked lines
+    assert html.count('class="math"') >= 2  # inline math in the answers
+    assert "data:image/svg+xml" in html and "\\delta" not in _visible(html)
+
+
+def test_each_deviation_once_with_its_parts(report: dict[str, Any]) -> None:
+    visible = _visible(report["html"])
+    assert visible.count(SHARED_DEVIATION) == 1
+    assert visible.count("float64 gradient check") == 1
+    row = re.search(re.escape(SHARED_DEVIATION) + r"\s*</td>\s*<td>([^<]*)</td>",
+                    report["html"])
+    assert row and row.group(1) == "Q1(b), Q2"
+    assert "\n".join(report["pages"]).count(SHARED_DEVIATION) == 1
+    # a setting shared by two parts is one row of the overview's settings table
+    assert re.search(r"<td>batch</td><td class=\"num\">32</td><td>Q1\(b\), Q2</td>",
+                     report["html"])
+
+
+def test_missing_part_names_the_command_that_produces_it(report: dict[str, Any]) -> None:
+    command = f"mlsplab reproduce --only q4 --out {report['out']}"
+    visible = " ".join(_visible(report["html"]).split())
+    assert f"Missing: no results of this part in {report['out']} (q4-conv-dense). " \
+           f"Produce them with {command} ." in visible
+    assert f"Q4(i) missing: run {command} ." in visible  # also in the status block
+    text = " ".join(" ".join(report["pages"]).split())
+    assert "Missing: no results of this part" in text and "--only q4 --out" in text
+
+
+def test_broken_builders_do_not_crash_the_report(report: dict[str, Any]) -> None:
+    text = " ".join(" ".join(report["pages"]).split())
+    assert "section could not be built: RuntimeError: builder bug." in text
+    assert "second line" not in text
+    assert "returned NoneType, not a PartReport" in text
+    assert "62.0 ± 3.0 %" in text  # the fallback table of a broken part's headline numbers
+    assert "88.3 % test accuracy" in text  # working parts are unaffected
+    assert "Q2 1,086 parameters full" in text  # overview: part, answer, status
+
+
+def test_overview_and_appendix_details(report: dict[str, Any]) -> None:
+    html = report["html"]
+    assert "ab" * 32 in html  # the sha256 the runs recorded
+    assert "node-a" in html and "hash-q3a-adam" in html
+    assert "CC BY 3.0" in html and "CC BY-NC 3.0" in html and "Maas et al." in html
+    assert "80.5 %" in html and "91.22 %" in html  # published context
+    assert "QUICK MODE" not in html
+    assert "target" not in _visible(html).lower()
+
+
+def test_quick_mode_is_stated_once_and_on_every_pdf_page(fake_parts: None,
+                                                         tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    _write(out, "q1b-lstm-avg", test_accuracy=0.5, quick=True)
+    paths = build_report(out)
+    assert _visible(paths["html"].read_text()).count("QUICK MODE") == 1
+    pages = _pdf_text(paths["pdf"])
     assert all("QUICK MODE" in page for page in pages)
-    assert html.escape(QUICK_BANNER) in paths["html"].read_text()
 
 
-def test_corrupt_metrics_file_is_skipped_not_fatal(tmp_path: Path) -> None:
-    _fake_result(tmp_path, "q3a-adam", 0.5, quick=False)
-    (tmp_path / "q4-conv-dense").mkdir()
-    (tmp_path / "q4-conv-dense" / "metrics.json").write_text("{not json")
+def test_bad_input_still_gives_a_report(fake_parts: None, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    _write(out, "q1b-lstm-avg", config={"old": True})  # stale: no test_accuracy
+    (out / "q2-tdnn").mkdir()
+    (out / "q2-tdnn" / "metrics.json").write_text("{not json")
+    (out / "q3a-adam").mkdir()
+    (out / "q3a-adam" / "metrics.json").write_text("[1, 2]")
+    (out / "reproduce").mkdir()
+    (out / "reproduce" / "timings.json").write_text("{")
+    _write(out, "zz-old-experiment", test_accuracy=0.1)
+    from mlsplab.report.assemble import build_document
+    from mlsplab.report.html import render_html
+    from mlsplab.report.results import load_results
+
+    results = load_results(out)
+    assert set(results.docs) == {"q1b-lstm-avg"} and len(results.problems) == 3
+    visible = " ".join(_visible(render_html(build_document(results, tmp_path))).split())
+    assert "KeyError: 'test_accuracy'" in visible
+    assert f"mlsplab reproduce --only q1b --out {out}" in visible
+    assert "q2-tdnn/metrics.json could not be read" in visible
+    assert f"rebuild it with mlsplab reproduce --only q2 --out {out}" in visible
+    assert "expected a JSON object" in visible
+    assert "zz-old-experiment" in visible  # named as not read
+
+
+def test_empty_results_folder_gives_a_report(fake_parts: None, tmp_path: Path) -> None:
     paths = build_report(tmp_path)
-    assert paths["pdf"].stat().st_size > 0
+    text = " ".join(" ".join(_pdf_text(paths["pdf"])).split())
+    assert "0 parts of 6 answered" in text and "timings.json is absent" in text
 
 
 def test_missing_results_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -78,47 +246,42 @@ def test_missing_results_folder_is_a_clear_error(tmp_path: Path) -> None:
         build_report(tmp_path / "nope")
 
 
-def test_headline_note_flags_partial_quick_and_beyond_runs() -> None:
-    from mlsplab.report.sections import _headline_note
+def test_compare_puts_each_headline_beside_the_reference(fake_parts: None,
+                                                         tmp_path: Path) -> None:
+    from mlsplab.report.assemble import build_document
+    from mlsplab.report.compare import load_reference
+    from mlsplab.report.html import render_html
+    from mlsplab.report.results import load_results
 
-    assert _headline_note({"test_accuracy": 0.9}) == "-"
-    partial = {"complete": False, "history": [{}, {}], "epochs_planned": 25}
-    assert _headline_note(partial) == "partial: 2 of 25 epochs (time budget)"
-    assert _headline_note({"quick": True, "beyond_assignment": True}) == (
-        "quick mode; beyond the assignment")
-
-
-def test_results_are_listed_in_the_assignment_order(tmp_path: Path) -> None:
-    for exp_id in ("q4-conv-dense", "q3a-sgd", "q1b-lstm-avg", "zz-extra"):
-        _fake_result(tmp_path, exp_id, 0.5, quick=False)
-    from mlsplab.report.sections import load_results
-
-    assert list(load_results(tmp_path)) == ["q1b-lstm-avg", "q3a-sgd", "q4-conv-dense",
-                                            "zz-extra"]
-
-
-def test_deviation_shared_by_a_question_is_stated_once_there(tmp_path: Path) -> None:
-    for exp_id in ("q3a-sgd", "q3a-adam"):
-        _fake_result(tmp_path, exp_id, 0.5, quick=False)
-    page = build_report(tmp_path)["html"].read_text()
-    assert "for every experiment below: a stated deviation" in page
-    assert page.count("a stated deviation") == 2  # first page + once in Q3
+    ref, out = tmp_path / "ref", tmp_path / "runs"
+    _write(ref, "q3a-adam", test_accuracy=0.60, test_accuracy_std=0.03)
+    _write(ref, "q1b-lstm-avg", test_accuracy=0.90)
+    _write(out, "q3a-adam", test_accuracy=0.62, test_accuracy_std=0.04)
+    _write(out, "q1b-lstm-avg", test_accuracy=0.85, config_hash="other")
+    doc = build_document(load_results(out), tmp_path, reference=load_reference(ref))
+    visible = " ".join(_visible(render_html(doc)).split())
+    assert "Comparison with the reference run" in visible
+    # q3a: +2 points against sqrt(0.03^2 + 0.04^2) = 5 points: within the spread
+    assert "62.00 ± 4.00 % 60.00 ± 3.00 % +2.00 points within the spread" in visible
+    assert "85.00 % 90.00 % -5.00 points one seed: no spread other configuration" in visible
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MlsplabError, match="--compare .*empty: no results"):
+        load_reference(tmp_path / "empty")
+    with pytest.raises(MlsplabError, match="no such folder"):
+        build_report(out, compare=tmp_path / "absent")
 
 
-def test_pdf_columns_fit_their_longest_word() -> None:
-    from reportlab.pdfbase.pdfmetrics import stringWidth
+def test_versus_spread_in_words() -> None:
+    from mlsplab.report.compare import _versus_spread
 
-    from mlsplab.report.document import Table
-    from mlsplab.report.pdf import STYLES, _column_widths
+    assert _versus_spread(0.06, 0.03, 0.04) == "1.2 \u00d7 the spread"
+    assert _versus_spread(-0.01, None, 0.02) == "within the spread"
 
-    rows = [["Adam/BatchNorm+aug", "3", "82.5 %", "0.47, 0.29, 0.24 " * 6, "77.5 %"]] * 3
-    block = Table(["model", "models", "validation accuracy", "weights (mean)", "test accuracy"],
-                  rows)
-    widths = _column_widths(block, 5, 480.0)
-    assert abs(sum(widths) - 480.0) < 1e-6
-    cell, head = STYLES["cell"], STYLES["cellhead"]
-    for i, w in enumerate(widths):
-        words = [(x, head) for x in block.header[i].split()]
-        words += [(x, cell) for r in rows for x in r[i].split()]
-        assert all(stringWidth(x, s.fontName, s.fontSize) + 6 <= w for x, s in words), i
-    assert widths[3] == max(widths)  # the longest text gets the spare width
+
+def test_short_labels_of_the_real_parts() -> None:
+    from mlsplab.report.parts import short_label
+
+    labels = [short_label(p) for p in REAL_PARTS]
+    assert labels[:4] == ["Q1(a)", "Q1(b)", "Q1(c)", "Q1(d)"]
+    assert "Beyond Q3" in labels and "Q4(ii)" in labels
+    assert len(set(labels)) == len(labels)

@@ -1,7 +1,8 @@
 """``mlsplab report``: rebuild ``<out>/report/index.html`` and ``report.pdf`` from results.
 
-Reads ``<out>/*/metrics.json`` (and ``<out>/reproduce/timings.json`` when present); trains
-nothing and recomputes nothing.
+Reads ``<out>/<id>/metrics.json`` (and ``<out>/reproduce/timings.json`` when present); trains
+nothing. The parts' builders draw their figures into ``<out>/report/`` from the recorded
+measurements. ``--compare REF`` adds a section with this run's headline numbers beside REF's.
 """
 
 from __future__ import annotations
@@ -11,39 +12,64 @@ import logging
 from pathlib import Path
 
 from mlsplab.errors import MlsplabError
-from mlsplab.io import read_json
-from mlsplab.report.html import write_html
+from mlsplab.report.assemble import build_document
+from mlsplab.report.compare import load_reference
+from mlsplab.report.html import render_html
 from mlsplab.report.pdf import render_pdf
-from mlsplab.report.sections import build_document
+from mlsplab.report.results import load_results
 
 log = logging.getLogger(__name__)
 
 
-def build_report(out: str | Path) -> dict[str, Path]:
-    """Write the HTML and PDF report for the results in ``out``; return their paths."""
+def build_report(out: str | Path, *, compare: str | Path | None = None) -> dict[str, Path]:
+    """Write the HTML and PDF report for the results in ``out``; return their paths.
+
+    Parameters
+    ----------
+    out : str or Path
+        A results folder (missing, partial or stale results still give a report).
+    compare : str or Path, optional
+        A reference results folder to compare with.
+
+    Raises
+    ------
+    MlsplabError
+        If ``out`` is not a folder, ``compare`` holds no results, or the report cannot be
+        written (the HTML is kept when only the PDF fails).
+    """
     out = Path(out)
     if not out.is_dir():
         raise MlsplabError(f"--out {out}: no such results folder; run `mlsplab reproduce` first")
-    timings_path = out / "reproduce" / "timings.json"
-    timings = read_json(timings_path) if timings_path.exists() else None
-    doc = build_document(out, timings=timings)
+    reference = load_reference(compare) if compare is not None else None
     report_dir = out / "report"
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise MlsplabError(f"--out {out}: cannot create {report_dir} ({e.strerror})") from e
-    paths = {"html": write_html(doc, report_dir / "index.html"),
-             "pdf": render_pdf(doc, report_dir / "report.pdf")}
-    log.info("report written to %s and %s", paths["html"], paths["pdf"])
+    doc = build_document(load_results(out), report_dir, reference=reference)
+    html = render_html(doc)
+    from mlsplab.io import atomic_write_text
+
+    paths = {"html": atomic_write_text(report_dir / "index.html", html),
+             "pdf": report_dir / "report.pdf"}
+    try:
+        pages = render_pdf(html, paths["pdf"])
+    except MlsplabError as e:
+        raise MlsplabError(f"{e} (the HTML report {paths['html']} was written)") from e
+    log.info("report: %s; %s: %d pages (main body %d, appendix %d)", paths["html"],
+             paths["pdf"], pages.total, pages.main_body, pages.appendix)
     return paths
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs"),
                         help="results folder written by `mlsplab reproduce`")
+    parser.add_argument("--compare", type=Path, default=None, metavar="REF",
+                        help="a reference results folder (e.g. results/reference): adds a "
+                             "section with each headline number beside the reference's")
 
 
 def main(args: argparse.Namespace) -> int:
-    paths = build_report(args.out)
+    paths = build_report(args.out, compare=args.compare)
     print(f"report: {paths['html']}\n        {paths['pdf']}")
     return 0

@@ -2,6 +2,10 @@
 
 Sections are built from ``metrics.json`` files into these blocks; the renderers only lay them
 out. Numbers never originate here: every value comes from a results file.
+
+Text of :class:`Paragraph`, :class:`Bullets`, :class:`Table` cells and captions is plain text in
+which ``$...$`` segments are typeset as inline math (matplotlib mathtext, the syntax of
+:class:`Math`); write ``\\$`` for a literal dollar sign.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from pathlib import Path
 class Heading:
     text: str
     level: int = 1  # 1: question, 2: part, 3: minor
+    anchor: str = ""  # the id links point to; "" derives one from the text
 
 
 @dataclass
 class Paragraph:
     text: str
-    style: str = "body"  # body | note | warning
+    style: str = "body"  # body | note | warning | question
 
 
 @dataclass
@@ -36,14 +41,17 @@ class Table:
 
 @dataclass
 class Figure:
-    path: Path
+    path: Path  # SVG (preferred: vector in the PDF), PNG or JPEG
     caption: str = ""
-    width_fraction: float = 0.9  # of the text width
+    width_fraction: float = 1.0  # of the text width (figures are drawn at 6.3 in = text width)
 
 
 @dataclass
 class Math:
-    """A display equation, from one LaTeX source (matplotlib mathtext subset) for HTML and PDF."""
+    """A display equation, from one LaTeX source (matplotlib mathtext subset) for HTML and PDF.
+
+    A source with several lines (separated by ``"\\n"``) is typeset as stacked lines.
+    """
 
     latex: str  # without surrounding $...$, e.g. r"\delta^{L}_{t} = y_t - z_t"
     caption: str = ""
@@ -75,8 +83,9 @@ class PartReport:
 class Document:
     title: str
     subtitle: str = ""
-    banner: str = ""  # printed on every page when set (quick mode)
-    blocks: list[Block] = field(default_factory=list)
+    banner: str = ""  # quick mode: stated once at the top and in every PDF page's header
+    blocks: list[Block] = field(default_factory=list)  # the main body
+    appendix: list[Block] = field(default_factory=list)  # after the main body, on a new page
 
     def add(self, *blocks: Block) -> None:
         self.blocks.extend(blocks)

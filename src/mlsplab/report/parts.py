@@ -1,0 +1,142 @@
+"""One section per part of the assignment, built by the part's own report builder.
+
+A builder (``registry.resolve(part.report)``) turns the results into a
+:class:`~mlsplab.report.document.PartReport`. Builders belong to the question packages, so
+this module guards the report against them: a builder that cannot be imported, raises or
+returns something else is logged, and its part shows a one-line note (with the command that
+rebuilds its results) instead of crashing the report. A part without any result says which
+command produces it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mlsplab.experiments import registry
+from mlsplab.experiments.registry import Part
+from mlsplab.formatting import percent
+from mlsplab.report.document import Block, Heading, Paragraph, PartReport, Table
+from mlsplab.report.results import Results, reproduce_command, steps_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PartOutcome:
+    """What building one part gave: its report, or why there is none."""
+
+    part: Part
+    report: PartReport | None = None
+    present: list[str] = field(default_factory=list)  # the part's ids with results
+    missing: list[str] = field(default_factory=list)  # the part's ids without results
+    error: str = ""  # the builder could not be imported, raised, or returned a non-PartReport
+
+    @property
+    def status(self) -> str:
+        """The status for the overview table."""
+        if not self.present:
+            status = "missing"
+        elif self.error:
+            status = "results present, section not built"
+        else:
+            status = self.report.status if self.report else "missing"
+        if self.part.beyond and "beyond" not in status:
+            status += "; beyond the assignment"
+        return status
+
+
+def short_label(part: Part) -> str:
+    """``"Q1(b)"`` for ``"Q1(b) Two-layer LSTM ..."``; ``"Beyond Q3"`` for the extra part."""
+    head = part.title.split(":")[0] if ":" in part.title else part.title
+    return head if part.beyond else part.title.split(" ")[0]
+
+
+def build_part(part: Part, results: Results, fig_dir: Path) -> PartOutcome:
+    """Call the part's builder on the results; never raises."""
+    outcome = PartOutcome(part, present=[i for i in part.experiment_ids if i in results.docs],
+                          missing=[i for i in part.experiment_ids if i not in results.docs])
+    if not outcome.present:
+        return outcome
+    try:
+        builder = registry.resolve(part.report)
+        report = builder(part.key, results.docs, results.out, fig_dir)
+    except Exception as e:
+        outcome.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        log.error("report: the section of %s could not be built: %s", part.key, outcome.error)
+        log.debug("report: traceback of %s's builder", part.key, exc_info=True)
+        return outcome
+    if not isinstance(report, PartReport):
+        outcome.error = f"{part.report} returned {type(report).__name__}, not a PartReport"
+        log.error("report: %s", outcome.error)
+        return outcome
+    outcome.report = report
+    return outcome
+
+
+def _demoted(blocks: list[Block]) -> list[Block]:
+    """A builder's blocks with its headings below the part's own (level 1)."""
+    return [replace(b, level=max(b.level, 2)) if isinstance(b, Heading) else b for b in blocks]
+
+
+def _missing_note(outcome: PartOutcome, out: Path) -> Paragraph | None:
+    """Which of the part's results are not in ``out`` and the command that produces them."""
+    if not outcome.missing:
+        return None
+    command = reproduce_command(steps_of(outcome.missing), out)
+    if not outcome.present:
+        return Paragraph(f"Missing: no results of this part in {out} "
+                         f"({', '.join(outcome.missing)}). Produce them with `{command}`.",
+                         "warning")
+    return Paragraph(f"Not in {out}: {', '.join(outcome.missing)}; produce with `{command}`.",
+                     "note")
+
+
+def _fallback_table(outcome: PartOutcome, results: Results) -> Table:
+    """The headline numbers of a part whose section could not be built."""
+    rows = []
+    for exp_id in outcome.present:
+        doc = results.docs[exp_id]
+        rows.append([exp_id, percent(doc.get("test_accuracy"), doc.get("test_accuracy_std")),
+                     str(doc.get("epochs_completed", "\u2014")), str(doc.get("config_hash", ""))])
+    return Table(["result", "test accuracy", "epochs completed", "config hash"], rows,
+                 caption="Headline numbers read from the part's metrics.json files.")
+
+
+def part_section(outcome: PartOutcome, results: Results) -> list[Block]:
+    """The part's section of the main body: question, answer, evidence, settings as run."""
+    part, out = outcome.part, results.out
+    asks = part.asks if part.beyond else f"Asked: {part.asks}"
+    blocks: list[Block] = [Heading(part.title, 1, anchor=part.key), Paragraph(asks, "question")]
+    if outcome.error:
+        command = reproduce_command(steps_of(outcome.present), out)
+        blocks += [Paragraph(f"The results of this part exist but its section could not be "
+                             f"built: {outcome.error}. If they come from an older version, "
+                             f"rebuild them with `{command}`.", "warning"),
+                   _fallback_table(outcome, results)]
+    report = outcome.report
+    if report is not None:
+        blocks += _demoted(report.answer) + _demoted(report.evidence)
+        if report.settings:
+            blocks.append(Table(["setting", "value as run"],
+                                [[str(k), str(v)] for k, v in report.settings],
+                                caption=f"Settings as run, {short_label(part)}."))
+        if report.deviations:
+            n = len(dict.fromkeys(report.deviations))
+            blocks.append(Paragraph(f"{n} deviation{'s' if n > 1 else ''} from the assignment "
+                                    "apply to this part: see the deviations table in the "
+                                    "overview.", "note"))
+    note = _missing_note(outcome, out)
+    if note is not None:
+        blocks.append(note)
+    return blocks
+
+
+def part_appendix(outcome: PartOutcome) -> list[Block]:
+    """The part's appendix blocks under a heading, or nothing."""
+    if outcome.report is None or not outcome.report.appendix:
+        return []
+    return [Heading(outcome.part.title, 2, anchor=f"appendix-{outcome.part.key}"),
+            *[replace(b, level=max(b.level, 3)) if isinstance(b, Heading) else b
+              for b in outcome.report.appendix]]
