@@ -48,6 +48,8 @@ class Clip:
     category: str  # class name, e.g. "dog"
     label: int  # ESC-10 class index 0..9 (ESC-50 ids in increasing order)
     row: int  # line number in esc50.csv (the header is line 1)
+    src_file: str = ""  # the Freesound recording the clip was cut from ("" if no such column)
+    take: str = ""  # which cut of that recording: A, B, ...
 
 
 def _parse_bool(value: str) -> bool | None:
@@ -83,7 +85,7 @@ def parse_metadata(text: str, *, source: str = ESC_META_MEMBER) -> list[Clip]:
     if missing:
         raise MlsplabError(f"{source}: missing column(s) {missing}; expected a header with "
                            f"{list(REQUIRED_COLUMNS)} (is this ESC-50's meta/esc50.csv?)")
-    raw: list[tuple[str, int, int, str, int]] = []
+    raw: list[tuple[str, int, int, str, int, str, str]] = []
     names: dict[int, str] = {}
     for row_number, row in enumerate(reader, start=2):
         where = f"{source} line {row_number} ({row.get('filename')!r})"
@@ -111,12 +113,13 @@ def parse_metadata(text: str, *, source: str = ESC_META_MEMBER) -> list[Clip]:
             raise MlsplabError(f"{where}: category {category!r} for class id {target}, but an "
                                f"earlier row calls it {names[target]!r}; fix the CSV")
         if esc10:
-            raw.append((filename, fold, target, category, row_number))
+            raw.append((filename, fold, target, category, row_number,
+                        (row.get("src_file") or "").strip(), (row.get("take") or "").strip()))
     if not raw:
         raise MlsplabError(f"{source}: no rows with esc10 == True; not the ESC-50 metadata")
-    targets = sorted({t for _, _, t, _, _ in raw})
+    targets = sorted({r[2] for r in raw})
     index = {t: i for i, t in enumerate(targets)}
-    return [Clip(f, fold, t, c, index[t], r) for f, fold, t, c, r in raw]
+    return [Clip(f, fold, t, c, index[t], r, src, take) for f, fold, t, c, r, src, take in raw]
 
 
 def class_names(clips: list[Clip]) -> list[str]:
@@ -125,9 +128,12 @@ def class_names(clips: list[Clip]) -> list[str]:
     return [names[i] for i in range(len(names))]
 
 
-def split_clips(clips: list[Clip]) -> dict[str, list[Clip]]:
-    """The assignment's split: folds 1-3 train, fold 4 validation, fold 5 test."""
-    return {name: [c for c in clips if c.fold in folds] for name, folds in SPLIT_FOLDS.items()}
+def split_clips(clips: list[Clip], folds: dict[str, tuple[int, ...]] | None = None
+                ) -> dict[str, list[Clip]]:
+    """Clips by split name; ``folds`` maps each split to its folds (default
+    :data:`SPLIT_FOLDS`, the assignment's: folds 1-3 train, fold 4 validation, fold 5 test)."""
+    folds = SPLIT_FOLDS if folds is None else folds
+    return {name: [c for c in clips if c.fold in f] for name, f in folds.items()}
 
 
 def read_metadata(zip_path: str | Path) -> list[Clip]:
@@ -141,8 +147,11 @@ def read_metadata(zip_path: str | Path) -> list[Clip]:
     return parse_metadata(text, source=f"{zip_path}:{ESC_META_MEMBER}")
 
 
+FIX_ARCHIVE = "replace it with a valid WAV from the ESC-50 archive"
+
+
 def decode_audio(data: bytes, *, name: str, sr: int = SAMPLE_RATE,
-                 n_samples: int = N_SAMPLES) -> np.ndarray:
+                 n_samples: int = N_SAMPLES, fix: str = FIX_ARCHIVE) -> np.ndarray:
     """Decode a WAV (or any libsndfile format) into a mono float32 clip of fixed length.
 
     Parameters
@@ -156,6 +165,8 @@ def decode_audio(data: bytes, *, name: str, sr: int = SAMPLE_RATE,
     n_samples : int > 0
         Target length in samples; shorter clips are zero-padded at the end and longer ones
         cropped, with a warning.
+    fix : str
+        What the error message tells the user to do with an unreadable file.
 
     Returns
     -------
@@ -171,10 +182,9 @@ def decode_audio(data: bytes, *, name: str, sr: int = SAMPLE_RATE,
     try:
         y, file_sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)  # (n, channels)
     except (RuntimeError, sf.LibsndfileError, ValueError, TypeError) as e:
-        raise MlsplabError(f"{name}: unreadable or corrupt audio file ({e}); replace it with a "
-                           "valid WAV from the ESC-50 archive") from e
+        raise MlsplabError(f"{name}: unreadable or corrupt audio file ({e}); {fix}") from e
     if y.shape[0] == 0:
-        raise MlsplabError(f"{name}: audio file holds no samples; replace it with a valid WAV")
+        raise MlsplabError(f"{name}: audio file holds no samples; {fix}")
     if y.shape[1] > 1:
         log.warning("%s: %d channels; averaging to mono", name, y.shape[1])
     y = y.mean(axis=1)  # (n, channels) -> (n,)

@@ -35,20 +35,48 @@ class EscCnnConfig:
     norm: str = "none"  # one of NORMS
 
 
+@dataclass(frozen=True)
+class ConvLayerShape:
+    """One conv stage of :class:`EscCnn`: conv (valid, stride 1) then max-pool (stride = window)."""
+
+    name: str  # "conv1", "conv2"
+    in_channels: int
+    out_channels: int
+    kernel: int  # kernel x kernel
+    input_hw: tuple[int, int]  # (height, width) entering the conv
+    conv_hw: tuple[int, int]  # after the conv
+    pooled_hw: tuple[int, int]  # after the max-pool (floor)
+
+
+def conv_layers(config: EscCnnConfig) -> list[ConvLayerShape]:
+    """The shapes of the two conv stages, e.g. for cost and memory tables (Q4).
+
+    Examples
+    --------
+    >>> [(s.name, s.input_hw, s.conv_hw, s.pooled_hw) for s in conv_layers(EscCnnConfig())]
+    [('conv1', (128, 500), (126, 498), (42, 166)), ('conv2', (42, 166), (40, 164), (13, 54))]
+    """
+    shapes, h, w, c_in = [], config.n_mels, config.n_frames, 1
+    for i in (1, 2):
+        ch, cw = h - config.kernel + 1, w - config.kernel + 1  # valid conv, stride 1
+        ph, pw = ch // config.pool, cw // config.pool  # max-pool, floor
+        if ph < 1 or pw < 1:
+            raise MlsplabError(f"input {config.n_mels} x {config.n_frames} is too small for two "
+                               f"conv({config.kernel}) + pool({config.pool}) stages")
+        shapes.append(ConvLayerShape(f"conv{i}", c_in, config.channels, config.kernel, (h, w),
+                                     (ch, cw), (ph, pw)))
+        h, w, c_in = ph, pw, config.channels
+    return shapes
+
+
 def conv_output_shape(config: EscCnnConfig) -> tuple[int, int, int]:
     """(channels, height, width) after the second pooling layer.
 
     For 128 x 500 inputs: conv 126 x 498 -> pool 42 x 166 -> conv 40 x 164 -> pool 13 x 54,
     so the flattened vector has 16 * 13 * 54 = 11232 entries.
     """
-    h, w = config.n_mels, config.n_frames
-    for _ in range(2):
-        h, w = h - config.kernel + 1, w - config.kernel + 1  # valid conv, stride 1
-        h, w = h // config.pool, w // config.pool  # max-pool, floor
-    if h < 1 or w < 1:
-        raise MlsplabError(f"input {config.n_mels} x {config.n_frames} is too small for two "
-                           f"conv({config.kernel}) + pool({config.pool}) stages")
-    return config.channels, h, w
+    last = conv_layers(config)[-1]
+    return last.out_channels, *last.pooled_hw
 
 
 def make_norm(kind: str, n_features: int) -> nn.Module:
