@@ -169,34 +169,37 @@ class _FullDiskAt:
         self.save(obj, f)
 
 
+# 12 batches per epoch, a checkpoint after each: torch.save calls 1-12 are epoch 1's batches,
+# 13 the best weights, 14 the end of epoch 1, 15-16 epoch 2's first two batches
+FULL_DISK_CASES = {
+    1: (("cannot write the checkpoint {ckpt} (No space left on device); no checkpoint was "
+        "written yet, so the same command starts the run again; free space on that disk and "
+        "rerun"), None),
+    13: (("cannot write the best weights {ckpt}.best (No space left on device); the same "
+         "command resumes from epoch 1 after 12 batches; free space on that disk and rerun"),
+         (1, 12)),
+    17: (("cannot write the checkpoint {ckpt} (No space left on device); the previous "
+         "checkpoint is kept unchanged, and the same command resumes from epoch 2 after 2 "
+         "batches; free space on that disk and rerun"), (2, 2)),
+}
+
+
+@pytest.mark.parametrize("failing_call", sorted(FULL_DISK_CASES))
 def test_full_disk_at_a_checkpoint_keeps_the_previous_one_and_resumes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: dict[str, Any]) -> None:
-    # 12 batches per epoch, a checkpoint after each: calls 1-12 (epoch 1), 13 the best
-    # weights, 14 the end of epoch 1, 15-16 epoch 2's first two batches, 17 fails
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: dict[str, Any],
+        failing_call: int) -> None:
     ckpt = tmp_path / "run.pt"
-    monkeypatch.setattr("mlsplab.training.torch.save", _FullDiskAt(17))
+    message, kept_at = FULL_DISK_CASES[failing_call]
+    monkeypatch.setattr("mlsplab.training.torch.save", _FullDiskAt(failing_call))
     with pytest.raises(MlsplabError) as e:
         train_worker.train(ckpt)
-    assert str(e.value) == (
-        f"cannot write the checkpoint {ckpt} (No space left on device); the previous "
-        "checkpoint is kept unchanged, and the same command resumes from epoch 2 after 2 "
-        "batches; free space on that disk and rerun")
-    assert (load_checkpoint(ckpt)["epoch"], load_checkpoint(ckpt)["batch"]) == (2, 2)
+    assert str(e.value) == message.format(ckpt=ckpt)
+    if kept_at is None:
+        assert not ckpt.exists()
+    else:
+        assert (load_checkpoint(ckpt)["epoch"], load_checkpoint(ckpt)["batch"]) == kept_at
     assert _no_temp_files(tmp_path)
     monkeypatch.undo()  # space freed: the rerun ends as if nothing happened
-    _assert_same_run(train_worker.train(ckpt), reference)
-
-
-def test_full_disk_at_the_best_weights_says_where_the_run_resumes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: dict[str, Any]) -> None:
-    ckpt = tmp_path / "run.pt"
-    monkeypatch.setattr("mlsplab.training.torch.save", _FullDiskAt(13))
-    with pytest.raises(MlsplabError) as e:
-        train_worker.train(ckpt)
-    assert str(e.value) == (
-        f"cannot write the best weights {ckpt}.best (No space left on device); the same "
-        "command resumes from epoch 1 after 12 batches; free space on that disk and rerun")
-    monkeypatch.undo()
     _assert_same_run(train_worker.train(ckpt), reference)
 
 
@@ -310,6 +313,17 @@ def test_clean_exit_leaves_nothing_to_take_over_and_relock_after_deletion(
     assert holder(folder)["pid"] == os.getpid()
     release(folder)
     assert holder(folder) is None
+
+
+def test_file_system_without_locks_warns_and_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr("mlsplab.locking.fcntl.flock", no_locks)
+    with caplog.at_level(logging.WARNING, logger="mlsplab.locking"):
+        assert experiment_dir(tmp_path, "q2-tdnn").is_dir()
+    assert "has no file locks (No locks available); nothing stops a second" in caplog.text
 
 
 def test_reading_results_takes_no_lock(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ file system it may not exclude a process on another host.
 from __future__ import annotations
 
 import atexit
+import errno
 import fcntl
 import json
 import logging
@@ -36,6 +37,7 @@ from mlsplab.errors import MlsplabError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".lock"
+NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS)  # flock unsupported here
 TMP_GLOB = ".*.tmp"  # what io.atomic_write's temporary files look like (mkstemp prefix/suffix)
 
 
@@ -81,19 +83,25 @@ def lock_dir(folder: str | Path) -> Path:
             del _held[folder]
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        locked = True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             other = _read_owner(fd)
             os.close(fd)
             raise MlsplabError(_busy_message(folder, other)) from None
-        except OSError:
-            os.close(fd)
-            raise
+        except OSError as e:
+            if e.errno not in NO_LOCKS:
+                os.close(fd)
+                raise
+            # e.g. some network file systems: run unguarded rather than not at all
+            locked = False
+            log.warning("%s: this file system has no file locks (%s); nothing stops a second "
+                        "process from writing here too", folder, e.strerror)
         previous = _read_owner(fd)
         _write_owner(fd)
         _held[folder] = _Held(fd, os.getpid(), os.fstat(fd).st_ino)
-    if previous:
+    if previous and locked:
         _take_over(folder, previous)
     return path
 
