@@ -11,6 +11,7 @@ Only the mathtext settings are chosen here (STIX fonts, glyphs as paths), inside
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,9 @@ from matplotlib.mathtext import MathTextParser
 
 from mlsplab.errors import MlsplabError
 
+# STIX keeps calligraphic letters (\mathcal{E}) in its non-Unicode font; mathtext logs each such
+# substitution at INFO, a line per letter per equation
+logging.getLogger("matplotlib.mathtext").setLevel(logging.WARNING)
 FONT_PT = 10.0  # the size equations are typeset at; the HTML scales them in em of the text
 MATH_RC = {
     "mathtext.fontset": "stix",  # Times-like, matches the report's STIX body text
@@ -70,7 +74,7 @@ def typeset(latex: str) -> MathImage:
     True
     """
     source = f"${latex.strip()}$"
-    prop = FontProperties(size=FONT_PT)
+    prop = FontProperties(size=FONT_PT, math_fontfamily=MATH_RC["mathtext.fontset"])
     with matplotlib.rc_context(MATH_RC):
         try:
             width, height, depth, _, _ = MathTextParser("path").parse(source, dpi=72, prop=prop)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from mlsplab.report.document import Block, Bullets, Heading, Paragraph, Table
 from mlsplab.report.parts import PartOutcome, short_label
-from mlsplab.report.results import Results, is_quick, reproduce_command, steps_of
+from mlsplab.report.results import Results, is_quick, part_command
 
 
 def _plural(n: int, word: str) -> str:
@@ -29,7 +29,7 @@ def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
         summary += f", {_plural(len(broken), 'part')} whose section could not be built"
     blocks: list[Block] = [Heading("Status of this run", 1, anchor="status"),
                            Paragraph(summary + ".")]
-    items = [f"{short_label(o.part)} missing: run `{reproduce_command(steps_of(o.missing), results.out)}`."
+    items = [f"{short_label(o.part)} missing: run `{part_command(o.part, results.out)}`."
              for o in missing]
     items += [f"{short_label(o.part)}: section not built ({o.error})." for o in broken]
     items += results.problems

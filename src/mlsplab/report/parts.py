@@ -18,7 +18,7 @@ from mlsplab.experiments import registry
 from mlsplab.experiments.registry import Part
 from mlsplab.formatting import percent
 from mlsplab.report.document import Block, Heading, Paragraph, PartReport, Table
-from mlsplab.report.results import Results, reproduce_command, steps_of
+from mlsplab.report.results import Results, part_command, reproduce_command, steps_of
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +84,12 @@ def _missing_note(outcome: PartOutcome, out: Path) -> Paragraph | None:
     """Which of the part's results are not in ``out`` and the command that produces them."""
     if not outcome.missing:
         return None
-    command = reproduce_command(steps_of(outcome.missing), out)
     if not outcome.present:
+        command = part_command(outcome.part, out)
         return Paragraph(f"Missing: no results of this part in {out} "
                          f"({', '.join(outcome.missing)}). Produce them with `{command}`.",
                          "warning")
+    command = reproduce_command(steps_of(outcome.missing), out)
     return Paragraph(f"Not in {out}: {', '.join(outcome.missing)}; produce with `{command}`.",
                      "note")
 

@@ -57,6 +57,14 @@ def steps_of(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def part_command(part: registry.Part, out: Path) -> str:
+    """The command that produces a missing part: the steps that belong to it (for Q1(d):
+    q1d and q1-comparison), or, for a part with no step of its own, those writing its ids."""
+    keys = [s.key for s in registry.STEPS if s.part == part.key] or steps_of(
+        list(part.experiment_ids))
+    return reproduce_command(keys, out)
+
+
 def _read(path: Path) -> dict[str, Any]:
     doc = read_json(path)
     if not isinstance(doc, dict):
