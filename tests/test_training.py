@@ -144,7 +144,7 @@ def test_history_records_every_key_evaluate_returns(tmp_path: Path, reference) -
         out = evaluate(model)
         logits = model(X[:16]).squeeze(1)
         return {**out, "train_eval_loss": torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, Y[:16]), "n_val": np.int64(N), "note": ["kept", "as is"]}
+            logits, Y[:16]), "n_val": np.int64(N), "note": ["kept", "as is"], "ok": np.bool_(True)}
 
     path = tmp_path / "more.pt"
     result = fit(make_model(), config=CFG, train_batches=batches, train_step=step,
@@ -152,15 +152,16 @@ def test_history_records_every_key_evaluate_returns(tmp_path: Path, reference) -
                  deadline=time.time())
     result = fit(make_model(), config=CFG, train_batches=batches, train_step=step,
                  evaluate=evaluate_more, checkpoint_path=path, progress=False)  # resumed
-    extra = ("train_eval_loss", "n_val", "note")
+    extra = ("train_eval_loss", "n_val", "note", "ok")
     assert [{k: v for k, v in row.items() if k not in extra}
             for row in _strip(result.history)] == _strip(reference.history)
     assert all(r["n_val"] == N and r["note"] == ["kept", "as is"] for r in result.history)
     assert [list(r) for r in result.history] == [
         ["epoch", "train_loss", "val_loss", "val_accuracy", "train_eval_loss", "n_val", "note",
-         "seconds"]] * 4
+         "ok", "seconds"]] * 4
     row = result.history[0]
     assert type(row["train_eval_loss"]) is float and type(row["n_val"]) is int
+    assert row["ok"] is True
     assert 0 < row["train_eval_loss"] < 10
     assert json.loads(json.dumps(result.history)) == result.history
 

@@ -29,9 +29,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         the previous file is kept unchanged; the temporary file is removed.
     """
     path = Path(path)
-    existed = path.exists()
+    existed = False
     tmp: Path | None = None
     try:
+        existed = path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import signal
 import threading
 import time
@@ -32,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -84,7 +84,7 @@ class TrainResult:
 
 
 class _StopRequested(Exception):
-    """Raised inside the loop when SIGTERM/SIGINT asks for a clean stop."""
+    """Raised inside the loop when SIGINT/SIGTERM/SIGHUP asks for a clean stop."""
 
 
 def load_checkpoint(path: str | Path, *, restart: str | None = None) -> dict[str, Any]:
@@ -305,10 +305,9 @@ def fit(
                 log.info("%s: deadline reached after epoch %d; checkpoint saved", desc, epoch)
                 break
     except _StopRequested:
-        raise MlsplabError(
-            f"training stopped by signal; progress saved in {ckpt_path}: run the same command "
-            "again to resume"
-        ) from None
+        saved_in = (f"progress saved in {ckpt_path}: run the same command again to resume"
+                    if ckpt_path else "no checkpoint file, so nothing was saved")
+        raise MlsplabError(f"training stopped by signal; {saved_in}") from None
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -417,14 +416,10 @@ def _history_row(epoch: int, sums: dict[str, float], val: dict[str, Any]) -> dic
 
 
 def _plain(value: Any) -> Any:
-    """Numbers (Python, numpy, 0-d tensors) as Python numbers: JSON-able, and loadable from a
-    checkpoint with ``weights_only=True``; anything else unchanged."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool | numbers.Integral):
-        return value if isinstance(value, bool) else int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
+    """numpy scalars and one-element tensors as Python numbers (JSON-able, and loadable from a
+    checkpoint with ``weights_only=True``); anything else unchanged."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 or isinstance(value, np.generic):
+        return value.item()
     return value
 
 
