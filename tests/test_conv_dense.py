@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from mlsplab.analysis.conv_dense import (ConvSpec, check_conv_as_sparse, check_dense_as_conv,
-                                         conv2d_as_sparse, conv_cost, linear_as_1x1_conv,
-                                         linear_as_conv, measure_forward, sparse_stats_formula,
-                                         torch_counts)
-from mlsplab.cli import main as cli_main
+from mlsplab.analysis.conv_cost import (
+    ConvSpec,
+    conv_cost,
+    measure_forward,
+    sparse_stats_formula,
+    torch_counts,
+)
+from mlsplab.analysis.conv_dense import (
+    check_conv_as_sparse,
+    check_dense_as_conv,
+    conv2d_as_sparse,
+    linear_as_1x1_conv,
+    linear_as_conv,
+    weight_pattern,
+)
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.q4_conv_dense import esc10_layers, run
+from mlsplab.experiments.q4.esc import esc_layers
+from mlsplab.models.esc_cnn import EscCnnConfig, conv_output_shape
 
 SHAPES = [
     ConvSpec(2, 4, (9, 8), kernel=3, stride=2, padding=1),
@@ -28,17 +37,19 @@ SHAPES = [
 
 
 def test_esc10_worked_example_by_hand():
-    (conv1, conv2), flat = esc10_layers()
+    esc = esc_layers()
+    conv1, conv2 = esc.convs
     assert conv1.conv_output == (126, 498) and conv1.pooled_output == (42, 166)
     assert conv2.conv_output == (40, 164) and conv2.pooled_output == (13, 54)
-    assert flat == (16, 13, 54)
+    assert esc.flat_shape == (16, 13, 54) == conv_output_shape(EscCnnConfig())
+    assert (esc.fc_in, esc.fc_out) == (16 * 13 * 54, 128)
     cost = conv_cost(conv1)
     assert cost["conv"]["params"] == 16 * 9 + 16
     assert cost["conv"]["macs"] == 16 * 126 * 498 * 9
     assert cost["dense"]["params"] == 128 * 500 * 16 * 126 * 498 + 16 * 126 * 498
 
 
-@pytest.mark.parametrize("spec", SHAPES + esc10_layers()[0])
+@pytest.mark.parametrize("spec", SHAPES + list(esc_layers().convs))
 def test_calculator_matches_torch_numel_and_flop_counter(spec):
     cost, counts = conv_cost(spec), torch_counts(spec)
     assert counts["conv_params"] == cost["conv"]["params"]
@@ -107,7 +118,7 @@ def test_linear_as_conv_weights_are_the_linear_rows():
 
 
 def test_measure_forward_skips_huge_dense():
-    timing = measure_forward(esc10_layers()[0][0], repeats=1)
+    timing = measure_forward(esc_layers().convs[0], repeats=1)
     assert timing["dense_materialised"] is False and timing["dense_seconds"] is None
     assert timing["conv_seconds"] > 0
     small = measure_forward(ConvSpec(1, 2, (6, 6)), repeats=1)
@@ -133,23 +144,28 @@ def test_bad_channels_error():
         ConvSpec(-2, 4, (8, 8))
 
 
-def test_run_quick_writes_metrics_and_skips_when_done(tmp_path):
-    doc = run(tmp_path, quick=True)
-    assert doc["flattened_size"] == doc["flattened_size_torch"] == 16 * 13 * 54
-    assert doc["all_formulas_match_torch"] and doc["all_sparse_exact"]
-    assert doc["quick"] is True and doc["summary"] and doc["deviations"]
-    saved = json.loads((tmp_path / "q4-conv-dense" / "metrics.json").read_text())
-    assert saved["config_hash"] == doc["config_hash"]
-    again = run(tmp_path, quick=True)
-    assert again["run_info"] == saved["run_info"]  # skipped: same finished run
+def test_esc_layers_follow_esc_cnn_config():
+    # a different EscCnnConfig gives different layers: no second copy of the CNN's sizes
+    esc = esc_layers(EscCnnConfig(n_mels=64, n_frames=100, channels=8, kernel=5, pool=2))
+    assert [c.kernel for c in esc.convs] == [(5, 5), (5, 5)]
+    assert [c.pool for c in esc.convs] == [(2, 2), (2, 2)]
+    assert esc.convs[1].in_channels == esc.convs[1].out_channels == 8
+    assert esc.flat_shape == conv_output_shape(EscCnnConfig(n_mels=64, n_frames=100, channels=8,
+                                                            kernel=5, pool=2))
 
 
-def test_cli_custom_layer_and_bad_kernel(tmp_path, capsys):
-    run(tmp_path, quick=True)  # reuse: the CLI then only prints
-    rc = cli_main(["convdense", "--quick", "--out", str(tmp_path), "--input-size", "8x9",
-                   "--in-channels", "2", "--out-channels", "3", "--kernel", "3", "--stride", "2"])
-    out = capsys.readouterr().out
-    assert rc == 0 and "Your layer" in out and "16x13x54 = 11,232" in out
-    rc = cli_main(["convdense", "--quick", "--out", str(tmp_path), "--input-size", "2x2",
-                   "--kernel", "5"])
-    assert rc == 2 and "larger than the padded input" in capsys.readouterr().err
+def test_weight_pattern_ids_name_the_shared_weights():
+    spec = ConvSpec(1, 2, (4, 4), kernel=2)
+    pattern = weight_pattern(spec)
+    assert pattern["shape"] == [18, 16] and pattern["nnz"] == 72 == len(pattern["ids"])
+    assert pattern["distinct_values"] == 8 == len(pattern["positions"])
+    # row 0 = output (0, 0, 0) reads inputs 0, 1, 4, 5 with K[0,0,0,0], K[0,0,0,1], K[0,0,1,0], ...
+    row0 = sorted((c, i) for r, c, i in zip(pattern["rows"], pattern["cols"], pattern["ids"])
+                  if r == 0)
+    assert row0 == [(0, 0), (1, 1), (4, 2), (5, 3)]
+    assert pattern["positions"][5] == [1, 0, 0, 1]
+    # every entry with the same id holds the same value in the real matrix W
+    weight = np.random.default_rng(0).normal(size=(2, 1, 2, 2))
+    W = conv2d_as_sparse(weight, (1, 4, 4)).toarray()
+    for r, c, i in zip(pattern["rows"], pattern["cols"], pattern["ids"]):
+        assert W[r, c] == weight.reshape(-1)[i]
