@@ -12,8 +12,15 @@ import pytest
 from synth_data import imdb_csv_text, write_imdb_zip
 
 from mlsplab.data.files import IMDB_ZIP, search_dirs
-from mlsplab.data.imdb import (N_TEST, N_TRAIN, ImdbSplit, duplicate_audit, load_imdb,
-                               split_imdb)
+from mlsplab.data.imdb import (
+    N_TEST,
+    N_TRAIN,
+    ImdbSplit,
+    duplicate_audit,
+    load_imdb,
+    split_imdb,
+    train_twin_mask,
+)
 from mlsplab.errors import MlsplabError
 
 
@@ -172,7 +179,28 @@ def test_duplicate_audit_toy() -> None:
         "duplicate_groups": 2,  # "a", "c"
         "groups_crossing_splits": 1,  # "a" (train + val); "c" stays inside test
         "eval_rows_with_train_twin": 1,  # row 2 ("a" in val)
+        "val_rows_with_train_twin": 1,
+        "test_rows_with_train_twin": 0,  # "c" has a twin, but inside test
     }
+
+
+def test_planted_twins_are_counted_per_split_and_masked() -> None:
+    """A synthetic split with twins planted across it: every count and the mask are exact."""
+    texts = [f"review {i}" for i in range(40)]
+    split = split_imdb(40, 3, n_train=30, n_test=5)
+    tr, va, te = split.train, split.val, split.test
+    texts[te[0]] = texts[tr[0]]  # test twin of a training review
+    texts[te[3]] = texts[tr[7]]  # another one
+    texts[va[1]] = texts[tr[2]]  # validation twin
+    texts[te[4]] = texts[va[2]]  # val-test twin: not a training twin
+    texts[tr[5]] = texts[tr[6]]  # twin inside train: not counted
+    audit = duplicate_audit(texts, split)
+    assert audit["test_rows_with_train_twin"] == 2
+    assert audit["val_rows_with_train_twin"] == 1
+    assert audit["eval_rows_with_train_twin"] == 3
+    assert audit["duplicate_rows"] == 5 and audit["groups_crossing_splits"] == 4
+    assert train_twin_mask(texts, tr, te).tolist() == [True, False, False, True, False]
+    assert train_twin_mask(texts, tr, va).tolist() == [False, True, False, False, False]
 
 
 def test_duplicate_audit_no_duplicates() -> None:
@@ -200,3 +228,6 @@ def test_real_file_loads_and_splits() -> None:
     audit = duplicate_audit(r.texts, s)
     assert audit["distinct_texts"] == 49_582  # documented in ../shared/data/README.md
     assert audit["duplicate_rows"] == 50_000 - 49_582
+    # issue 12 item 5: with seed 0, 74 test and 55 validation rows have a twin in training
+    assert audit["test_rows_with_train_twin"] == 74
+    assert audit["val_rows_with_train_twin"] == 55

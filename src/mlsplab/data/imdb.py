@@ -171,7 +171,8 @@ def duplicate_audit(texts: list[str], split: ImdbSplit) -> dict[str, int]:
         ``distinct_texts``, ``duplicate_rows`` (rows whose text appeared earlier),
         ``duplicate_groups`` (texts seen more than once), ``groups_crossing_splits`` (of those,
         groups spread over more than one split), ``eval_rows_with_train_twin`` (validation or
-        test rows whose exact text is also in train).
+        test rows whose exact text is also in train), and that count per split:
+        ``val_rows_with_train_twin``, ``test_rows_with_train_twin``.
     """
     where = np.empty(len(texts), dtype=object)
     for name in ("train", "val", "test"):
@@ -182,14 +183,33 @@ def duplicate_audit(texts: list[str], split: ImdbSplit) -> dict[str, int]:
         groups[t].add(where[i])
         counts[t] += 1
     dup = [t for t, c in counts.items() if c > 1]
-    eval_twins = sum(
-        1 for i, t in enumerate(texts) if where[i] != "train" and "train" in groups[t]
-        and counts[t] > 1
-    )
+    twins = {name: int(train_twin_mask(texts, split.train, getattr(split, name)).sum())
+             for name in ("val", "test")}
     return {
         "distinct_texts": len(counts),
         "duplicate_rows": len(texts) - len(counts),
         "duplicate_groups": len(dup),
         "groups_crossing_splits": sum(1 for t in dup if len(groups[t]) > 1),
-        "eval_rows_with_train_twin": eval_twins,
+        "eval_rows_with_train_twin": twins["val"] + twins["test"],
+        "val_rows_with_train_twin": twins["val"],
+        "test_rows_with_train_twin": twins["test"],
     }
+
+
+def train_twin_mask(texts: list[str], train_rows: np.ndarray,
+                    rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` have an exact twin (the same text) among ``train_rows``.
+
+    Parameters
+    ----------
+    texts : list of str
+        All reviews; rows index into it.
+    train_rows, rows : ndarray of int
+        Disjoint row indices (the training rows, and e.g. the test rows).
+
+    Returns
+    -------
+    ndarray of bool, shape (len(rows),)
+    """
+    train_texts = {texts[i] for i in train_rows}
+    return np.fromiter((texts[i] in train_texts for i in rows), dtype=bool, count=len(rows))

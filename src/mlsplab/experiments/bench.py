@@ -3,7 +3,8 @@
 Naive: fp32, random batches of 32 with every review padded or cut to 256 tokens, the model run
 over all 256 positions (padding computed like words). Ours: length-bucketed batches
 (:func:`mlsplab.data.batching.bucket_batches`, reviews up to 400 tokens), padding masked, the
-precision picked by the run-time probe, the dense oneDNN LSTM on the CPU (packed on CUDA).
+precision a training run uses (:func:`mlsplab.runtime.resolve_precision`), the dense oneDNN
+LSTM on the CPU (packed on CUDA).
 
 Both run full training steps (forward, backward, Adam) of the same models on the real review
 lengths (word ids are random: speed does not depend on which words). Reported per model:
@@ -27,12 +28,13 @@ from torch import nn
 from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import add_common_args, experiment_dir, write_metrics
+from mlsplab.experiments.q1.config import MAX_TOKENS
 from mlsplab.runtime import (
     Precision,
     autocast,
-    choose_precision,
     cpu_name,
     matmul_flops,
+    resolve_precision,
     select_device,
 )
 from mlsplab.seeding import set_seed
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 
 BENCH_ID = "bench-sentiment"
 NAIVE_LEN = 256  # the naive baseline pads or cuts every review to this many tokens
-OURS_MAX = 400  # our length cap (as in the experiment)
+OURS_MAX = MAX_TOKENS  # our length cap (as in the experiment)
 MODELS = ("lstm-avg", "lstm-attention", "transformer")
 
 
@@ -86,7 +88,8 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
     """
     from mlsplab.data.files import IMDB_ZIP, locate
     from mlsplab.data.imdb import load_imdb, split_imdb
-    from mlsplab.experiments.q1_sentiment import build_model
+    from mlsplab.experiments.q1.config import model_sizes
+    from mlsplab.experiments.q1.model import build_model
     from mlsplab.features.tokenizer import tokenize
 
     if n_batches < 1:
@@ -109,7 +112,7 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
     for b in naive_batches:  # pad every naive batch to exactly NAIVE_LEN positions
         if b.ids.shape[1] < NAIVE_LEN:
             b.ids = nn.functional.pad(b.ids, (0, NAIVE_LEN - b.ids.shape[1]))
-    prec = choose_precision(precision, dev)
+    prec = resolve_precision(precision, dev)
     baseline = Precision("fp32", "baseline")
     # each mode is measured against a matmul in its own precision (bf16 peaks are higher)
     precisions = {p.name: p for p in (baseline, prec)}
@@ -125,15 +128,15 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
         steps, secs = {}, {"naive": 0.0, "ours": 0.0}
         for mode, (_, p) in modes.items():
             torch.manual_seed(seed)
-            steps[mode] = _make_step(build_model(name, emb, dev).train(), dev, p,
-                                     naive=mode == "naive")
+            steps[mode] = _make_step(build_model(name, model_sizes(name), emb, dev).train(),
+                                     dev, p, naive=mode == "naive")
         for i in range(len(ours_batches)):  # batch 0 of each is the warm-up, not timed
             for mode, (batches, _) in modes.items():
                 dt = steps[mode](batches[i])
                 secs[mode] += dt if i > 0 else 0.0
         for name_p, p in precisions.items():  # the machine's best, before and after
             peak[name_p] = max(peak[name_p], matmul_peak(p))
-        model = build_model(name, emb, dev)
+        model = build_model(name, model_sizes(name), emb, dev)
         for mode, (batches, p) in modes.items():
             timed = batches[1:]
             real = sum(b.n_tokens for b in timed)
@@ -170,13 +173,13 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
 
 def format_table(result: dict[str, Any]) -> str:
     probes = ", ".join(f"{k} {v:.1f}" for k, v in result["matmul_gflops"].items())
-    lines = [f"device {result['device']} ({result['cpu']}); matmul probe GFLOP/s: {probes} "
+    lines = [(f"device {result['device']} ({result['cpu']}); matmul probe GFLOP/s: {probes} "
              f"(%peak is against the probe of the row's precision); ours in {result['precision']} "
              f"({result['precision_reason']}); {result['threads']} threads; "
              f"{result['n_batches_timed']} timed batches per mode; a whole bucketed epoch pads "
-             f"{100 * result['epoch_padding_fraction']:.1f} %",
-             f"{'model':<15}{'mode':<7}{'ms/batch':>10}{'real tok/s':>12}{'pad %':>7}"
-             f"{'useful %peak':>14}{'exec %peak':>12}{'speedup':>9}"]
+             f"{100 * result['epoch_padding_fraction']:.1f} %"),
+             (f"{'model':<15}{'mode':<7}{'ms/batch':>10}{'real tok/s':>12}{'pad %':>7}"
+             f"{'useful %peak':>14}{'exec %peak':>12}{'speedup':>9}")]
     for r in result["rows"]:
         sp = f"{r['speedup_tokens_per_s']:.2f}x" if "speedup_tokens_per_s" in r else ""
         lines.append(f"{r['model']:<15}{r['mode']:<7}{r['ms_per_batch']:>10.0f}"

@@ -1,0 +1,14 @@
+"""Q1(b-d): IMDB sentiment with frozen word2vec features, and what the report says about it.
+
+config.py    every constant and the typed configs (no heavy imports)
+data.py      reviews -> seeded split -> word vectors -> token ids; duplicate audit
+model.py     the three classifiers built from a config
+evaluate.py  losses, per-review predictions, length buckets, attention statistics
+train.py     the runner of steps q1b/q1c/q1d: one training per seed through the executor
+estimate.py  how long a full run will take here
+baseline.py  TF-IDF + logistic regression on the same split (step q1-baseline)
+compare.py   the measurements that compare the models (step q1-comparison)
+summary.py   the report's answers for Q1(b), (c), (d), generated from metrics.json
+figures.py   loss curves, attention heatmaps, length-bucket accuracy (drawn at report time)
+cli.py       ``mlsplab sentiment``
+"""
