@@ -315,6 +315,21 @@ def test_clean_exit_leaves_nothing_to_take_over_and_relock_after_deletion(
     assert holder(folder) is None
 
 
+def test_no_space_for_the_lock_file_fails_before_any_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise ENOSPC
+
+    with monkeypatch.context() as m:
+        m.setattr("mlsplab.locking.os.pwrite", full)
+        with pytest.raises(MlsplabError) as e:
+            experiment_dir(tmp_path, "q3a-sgd")
+    assert str(e.value) == (f"--out {tmp_path}: cannot write {tmp_path / 'q3a-sgd'} (No space "
+                            "left on device); nothing in it was changed; free space on that "
+                            "disk and rerun")
+    assert experiment_dir(tmp_path, "q3a-sgd")  # the failed call kept no half-taken lock
+
+
 def test_file_system_without_locks_warns_and_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     def no_locks(fd: int, operation: int) -> None:

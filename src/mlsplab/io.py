@@ -66,13 +66,14 @@ class WriteError(MlsplabError):
         if other is not None and not (other == path or (
                 other.parent == path.parent and other.name.startswith(f".{path.name}."))):
             self.reason += f": {other}"  # another file failed (its folder, a file being read)
-        self.fix = _fix(error.errno, path.parent)
+        self.fix = how_to_fix(error.errno, path.parent)
         kept = (f"the previous {path.name} is kept unchanged" if existed
                 else "nothing was written")
         super().__init__(f"cannot write {path} ({self.reason}); {kept}; {self.fix}")
 
 
-def _fix(code: int | None, folder: Path) -> str:
+def how_to_fix(code: int | None, folder: Path) -> str:
+    """What to tell the user after a write into ``folder`` failed with errno ``code``."""
     if code in (errno.ENOSPC, errno.EDQUOT):
         return "free space on that disk and rerun"
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -99,7 +99,11 @@ def lock_dir(folder: str | Path) -> Path:
             log.warning("%s: this file system has no file locks (%s); nothing stops a second "
                         "process from writing here too", folder, e.strerror)
         previous = _read_owner(fd)
-        _write_owner(fd)
+        try:
+            _write_owner(fd)
+        except OSError:  # no space for a few bytes: give the lock back, report the error
+            os.close(fd)
+            raise
         _held[folder] = _Held(fd, os.getpid(), os.fstat(fd).st_ino)
     if previous and locked:
         _take_over(folder, previous)

@@ -13,7 +13,7 @@ import torch
 
 from mlsplab import __version__
 from mlsplab.errors import MlsplabError
-from mlsplab.io import atomic_write_json, config_hash, read_json
+from mlsplab.io import atomic_write_json, config_hash, how_to_fix, read_json
 from mlsplab.locking import lock_dir
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,9 @@ def experiment_dir(out: str | Path, experiment_id: str, *, lock: bool = True) ->
             lock_dir(path)  # opening <path>/.lock for writing is also the write test
         else:
             path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise MlsplabError(f"--out {out}: cannot write {path} ({e.strerror})") from e
+    except OSError as e:  # e.g. no space left for the lock file's few bytes
+        raise MlsplabError(f"--out {out}: cannot write {path} ({e.strerror}); nothing in it "
+                           f"was changed; {how_to_fix(e.errno, path)}") from e
     return path
 
 
