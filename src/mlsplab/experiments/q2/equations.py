@@ -58,8 +58,8 @@ def parameter_count_run(layers: Sequence[dict], total: int) -> str:
 def loss() -> str:
     """The assignment's loss over the output frames that exist."""
     return (rf"{LOSS} = \sum_{{t \in \mathcal{{T}}_{{L}}}} \mathrm{{CE}}(\mathbf{{y}}_{{t}}, "
-            rf"\mathbf{{z}}_{{t}}) = -\sum_{{t \in \mathcal{{T}}_{{L}}}} \mathbf{{z}}_{{t}}^{{\top}}"
-            rf" \log \mathbf{{y}}_{{t}}")
+            rf"\mathbf{{z}}_{{t}}) = -\sum_{{t \in \mathcal{{T}}_{{L}}}} "
+            rf"\mathbf{{z}}_{{t}}^{{\top}} \log \mathbf{{y}}_{{t}}")
 
 
 def forward_general(output_bias: bool) -> str:

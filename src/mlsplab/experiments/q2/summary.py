@@ -23,7 +23,8 @@ STEP_KEY = "q2"  # registry step that writes q2-tdnn
 OUTPUT_BIAS_DEVIATION = (
     "The assignment forbids a bias on the hidden units only; the softmax layer has a bias "
     "here (mlsplab tdnn --no-output-bias removes it).")
-NO_PADDING_DEVIATION = "No padding: the loss sums over the output frames whose whole context exists."
+NO_PADDING_DEVIATION = ("No padding: the loss sums over the output frames whose whole context "
+                        "exists.")
 
 
 def _n(x: int) -> str:
@@ -161,9 +162,17 @@ def _backprop_blocks(config: Q2Config) -> list[Block]:
     ]
 
 
+def _parameter_name(name: str, shape: list[int]) -> str:
+    """``"W2"`` -> ``"layer 2 matrices (2 offsets)"``; ``"b"`` -> ``"output bias"``."""
+    if name == "b":
+        return "output bias"
+    n = shape[0]
+    return f"layer {name[1:]} matrices ({n} offset{'s' if n > 1 else ''})"
+
+
 def _check_blocks(doc: dict[str, Any]) -> list[Block]:
     check = doc["gradient_check"]
-    rows = [[p["name"], " \u00d7 ".join(str(s) for s in p["shape"]),
+    rows = [[_parameter_name(p["name"], p["shape"]), " \u00d7 ".join(str(s) for s in p["shape"]),
              f"{p['rel_err_autograd']:.1e}", f"{p['rel_err_fd']:.1e}", str(p["fd_entries"])]
             for p in check["params"]]
     tol = doc["tolerances"]

@@ -117,6 +117,6 @@ def dense_as_conv() -> str:
 
 def dense_as_1x1_conv() -> str:
     """The same dense layer as a 1 x 1 conv on the input reshaped to N_in x 1 x 1."""
-    return (rf"X^{{\prime}}_{{n,0,0}} = x_n\ (n < {NIN}),\quad K_{{m,n,0,0}} = A_{{m,n}},\quad "
+    return (rf"\tilde{{X}}_{{n,0,0}} = x_n\ (n < {NIN}),\quad K_{{m,n,0,0}} = A_{{m,n}},\quad "
             rf"{COUT} = M,\ k_h = k_w = 1\ \Rightarrow\ Y_{{m,0,0}} = "
             r"(\mathbf{A} \mathbf{x} + \mathbf{b})_m")

@@ -45,6 +45,12 @@ def _dims(shape: list[int]) -> str:
     return " \u00d7 ".join(_n(n) for n in shape)
 
 
+def _filter_shape(fc: dict[str, Any]) -> str:
+    """The filter of the conv that is the FC layer: ``16 × 13 × 54``."""
+    return " \u00d7 ".join(str(n) for n in [fc["conv_view"]["in_channels"],
+                                             *fc["conv_view"]["kernel"]])
+
+
 def _layer_phrase(layer: dict[str, Any]) -> str:
     return f"{shape_text(layer['input_shape'])} \u2192 {shape_text(layer['conv_output_shape'])}"
 
@@ -192,7 +198,7 @@ def answer_ii(doc: dict[str, Any]) -> str:
         "connected layer "
         f"({_n(fc['n_in'])} \u2192 {_n(fc['n_out'])}, {_n(fc['params'])} parameters) is a "
         f"conv with {fc['conv_view']['out_channels']} filters of "
-        f"{fc['conv_view']['in_channels']} \u00d7 {shape_text(fc['conv_view']['kernel'])}, "
+        f"{_filter_shape(fc)}, "
         "whose outputs equal the dense layer's up to "
         f"{fc['check']['whole_input_conv_max_abs_err']:.1e} (outputs of size about "
         f"{fc['check']['output_scale']:.0f}, float64).")
@@ -251,8 +257,7 @@ def _evidence_ii(doc: dict[str, Any], fig_dir: Path) -> list[Block]:
                                      "one channel per value."),
         Paragraph(f"The ESC-10 CNN's first fully connected layer ({_n(fc['n_in'])} \u2192 "
                   f"{_n(fc['n_out'])}) as a conv with {fc['conv_view']['out_channels']} "
-                  f"filters of {fc['conv_view']['in_channels']} \u00d7 "
-                  f"{shape_text(fc['conv_view']['kernel'])} has "
+                  f"filters of {_filter_shape(fc)} has "
                   f"{_n(fc['conv_view']['params'])} parameters, as the dense layer; on random "
                   "float64 weights and inputs their outputs differ by at most "
                   f"{fc['check']['whole_input_conv_max_abs_err']:.1e}, and the 1 \u00d7 1 "
