@@ -8,8 +8,14 @@ from pathlib import Path
 
 from mlsplab.experiments.common import add_common_args, text_table
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.q3.config import (CV_ID, ENSEMBLE_ID, EPOCHS, PILOT_EPOCHS, QUICK_EPOCHS,
-                                           STEP_IDS)
+from mlsplab.experiments.q3.config import (
+    CV_ID,
+    ENSEMBLE_ID,
+    EPOCHS,
+    PILOT_EPOCHS,
+    QUICK_EPOCHS,
+    STEP_IDS,
+)
 from mlsplab.formatting import percent
 from mlsplab.io import read_json
 

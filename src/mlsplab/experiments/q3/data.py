@@ -19,8 +19,13 @@ import torch
 from mlsplab.data.files import file_sha256
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.q3.config import Split
-from mlsplab.features.logmel import (FeatureSet, LogMelParams, Standardizer, cache_key,
-                                     load_esc10_features)
+from mlsplab.features.logmel import (
+    FeatureSet,
+    LogMelParams,
+    Standardizer,
+    cache_key,
+    load_esc10_features,
+)
 
 SPLIT_NAMES = ("train", "val", "test")
 

@@ -14,11 +14,20 @@ from typing import Any
 import numpy as np
 
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.q3.config import (BEYOND_FAMILIES, HEADLINE_METHODS, WEIGHT_CV_FOLDS,
-                                           Training)
+from mlsplab.experiments.q3.config import (
+    BEYOND_FAMILIES,
+    HEADLINE_METHODS,
+    WEIGHT_CV_FOLDS,
+    Training,
+)
 from mlsplab.experiments.q3.train import confusion
-from mlsplab.models.ensemble import (combine, fit_least_squares_weights, fit_simplex_weights,
-                                     mixture_cross_entropy, out_of_fold_combination)
+from mlsplab.models.ensemble import (
+    combine,
+    fit_least_squares_weights,
+    fit_simplex_weights,
+    mixture_cross_entropy,
+    out_of_fold_combination,
+)
 
 Runs = dict[str, list[dict[str, Any]]]  # member name -> its train_one results, one per seed
 

@@ -20,8 +20,17 @@ from mlsplab.data.files import ESC50_ZIP, locate, provenance
 from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.common import experiment_dir, write_metrics
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.q3.config import (ADAM, ASSIGNMENT_SPLIT, MIN_EPOCHS, PILOT_DIR,
-                                           PILOT_EPOCHS, ROUND_TO, SGD, SMOOTHING, Q3Config)
+from mlsplab.experiments.q3.config import (
+    ADAM,
+    ASSIGNMENT_SPLIT,
+    MIN_EPOCHS,
+    PILOT_DIR,
+    PILOT_EPOCHS,
+    ROUND_TO,
+    SGD,
+    SMOOTHING,
+    Q3Config,
+)
 from mlsplab.experiments.q3.data import extract_features, feature_identity
 from mlsplab.experiments.q3.train import TrainJob, train_one
 from mlsplab.features.logmel import LogMelParams
@@ -34,9 +43,13 @@ def moving_average(values: list[float], window: int = SMOOTHING) -> list[float]:
     return [float(arr[max(0, i - half):i + half + 1].mean()) for i in range(len(arr))]
 
 
-def choose_horizon(val_loss: list[float], *, window: int = SMOOTHING, round_to: int = ROUND_TO,
+def choose_horizon(val_loss: list[float], val_accuracy: list[float] | None = None, *,
+                   window: int = SMOOTHING, round_to: int = ROUND_TO,
                    min_epochs: int = MIN_EPOCHS) -> dict[str, Any]:
     """The horizon read from one validation-loss curve (see the module docstring).
+
+    With ``val_accuracy``, also records as a check how much the smoothed validation accuracy
+    still rises after the horizon (``accuracy_gain_after_horizon``, a fraction).
 
     Examples
     --------
@@ -47,8 +60,13 @@ def choose_horizon(val_loss: list[float], *, window: int = SMOOTHING, round_to: 
     smoothed = moving_average(val_loss, window)
     best = int(np.argmin(smoothed)) + 1  # 1-based epoch
     horizon = max(min_epochs, math.ceil(best / round_to) * round_to)
-    return {"smoothed_min_epoch": best, "horizon": horizon, "smoothed_val_loss": smoothed,
-            "window": window, "round_to": round_to, "min_epochs": min_epochs}
+    out = {"smoothed_min_epoch": best, "horizon": horizon, "smoothed_val_loss": smoothed,
+           "window": window, "round_to": round_to, "min_epochs": min_epochs}
+    if val_accuracy is not None and len(val_accuracy) > horizon:
+        acc = moving_average(val_accuracy, window)
+        out["smoothed_val_accuracy"] = acc
+        out["accuracy_gain_after_horizon"] = max(acc[horizon:]) - acc[horizon - 1]
+    return out
 
 
 def run_pilot(options: RunOptions, epochs: int = PILOT_EPOCHS) -> dict[str, Any]:
@@ -75,7 +93,9 @@ def run_pilot(options: RunOptions, epochs: int = PILOT_EPOCHS) -> dict[str, Any]
     results = executor.map([Task(f"q3 pilot {j.name}", train_one, {"job": j}, cpus=j.threads)
                             for j in jobs])
     histories = {r["training"]: r["history"] for r in results}
-    choices = {k: choose_horizon([row["val_loss"] for row in h]) for k, h in histories.items()}
+    choices = {k: choose_horizon([row["val_loss"] for row in h],
+                                 [row["val_accuracy"] for row in h])
+               for k, h in histories.items()}
     slowest = max(choices, key=lambda k: choices[k]["smoothed_min_epoch"])
     doc = {"trainings": list(histories), "seed": options.seed, "epochs": epochs,
            "histories": list(histories.values()), "epochs_completed":

@@ -23,13 +23,29 @@ from mlsplab.data.files import ESC50_ZIP, locate, provenance
 from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.q3.config import (ADAM_BATCH_AUG, ASSIGNMENT_SPLIT, BEYOND_ENSEMBLE_ID,
-                                           BEYOND_MEMBERS, ENSEMBLE_ID, ENSEMBLE_MEMBERS,
-                                           ENSEMBLE_VARIANT, SINGLE, STEP_IDS, Q3Config, Split,
-                                           Training)
+from mlsplab.experiments.q3.config import (
+    ADAM_BATCH_AUG,
+    ASSIGNMENT_SPLIT,
+    BEYOND_ENSEMBLE_ID,
+    BEYOND_MEMBERS,
+    ENSEMBLE_ID,
+    ENSEMBLE_MEMBERS,
+    ENSEMBLE_VARIANT,
+    SINGLE,
+    STEP_IDS,
+    Q3Config,
+    Split,
+    Training,
+)
 from mlsplab.experiments.q3.data import extract_features, feature_identity
-from mlsplab.experiments.q3.ensemble import (beyond_candidates, ensemble, mean_std,
-                                             member_runs, method_candidates, select_headline)
+from mlsplab.experiments.q3.ensemble import (
+    beyond_candidates,
+    ensemble,
+    mean_std,
+    member_runs,
+    method_candidates,
+    select_headline,
+)
 from mlsplab.experiments.q3.train import TrainJob, train_one
 from mlsplab.features.logmel import LogMelParams
 from mlsplab.runtime import select_device

@@ -28,8 +28,15 @@ import torch.nn.functional as F
 
 from mlsplab.errors import MlsplabError
 from mlsplab.executors import where
-from mlsplab.experiments.q3.config import (BATCH_SIZE, EVAL_BATCH, MODELS_DIR, MOMENTUM, THREADS,
-                                           Split, Training)
+from mlsplab.experiments.q3.config import (
+    BATCH_SIZE,
+    EVAL_BATCH,
+    MODELS_DIR,
+    MOMENTUM,
+    THREADS,
+    Split,
+    Training,
+)
 from mlsplab.experiments.q3.data import EscData, load_split
 from mlsplab.features.logmel import LogMelParams
 from mlsplab.io import atomic_write_json, config_hash, read_json

@@ -1,0 +1,315 @@
+"""Q3's report sections, generated at report time from ``metrics.json`` (no retraining).
+
+``part_report(part_key, results, out, fig_dir)`` builds parts q3a, q3b, q3c and q3x: the answer
+(prose with the numbers, read from the recorded curves and scores), the evidence (figures drawn
+now, tables), the settings as run, an appendix (per-seed tables, hashes, hosts), the overview
+line, the status and the deviations. Ensembles and the part beyond the assignment are in
+:mod:`mlsplab.experiments.q3.summary_ensembles`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+from mlsplab.experiments.q3 import figures
+from mlsplab.experiments.q3.config import (
+    GROUPS,
+    MOMENTUM,
+    NORM_NAMES,
+    OPTIMIZER_NAMES,
+    PILOT_DIR,
+)
+from mlsplab.experiments.q3.reading import (
+    beyond_spread,
+    common_level,
+    curve_reading,
+    epochs_to_reach,
+    fmt_acc,
+    fmt_loss,
+    last_gap,
+)
+from mlsplab.formatting import percent, points
+from mlsplab.io import read_json
+from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
+
+Docs = dict[str, dict[str, Any]]
+ASSIGNMENT_SIZES = {"train": 241, "val": 80, "test": 79}
+EXTRA = "q3a-rmsprop-lr1e-3"  # beside the assignment's RMSprop, labelled as an extra
+
+
+def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartReport:
+    """The report section of one Q3 part (``q3a``, ``q3b``, ``q3c`` or ``q3x``)."""
+    from mlsplab.experiments.q3 import summary_ensembles
+
+    builders = {"q3a": optimizers_report, "q3b": norms_report,
+                "q3c": summary_ensembles.ensemble_report, "q3x": summary_ensembles.beyond_report}
+    if part_key not in builders:
+        raise KeyError(f"no Q3 part {part_key!r}; expected one of {list(builders)}")
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    return builders[part_key](results, Path(out), Path(fig_dir))
+
+
+# ------------------------------------------------------------------------------------------
+# shared pieces
+
+def present(results: Docs, ids: tuple[str, ...] | list[str]) -> Docs:
+    return {i: results[i] for i in ids if i in results}
+
+
+def label_of(doc: dict[str, Any]) -> str:
+    """``SGD``, ``RMSprop (lr 0.001, extra)``, ``Adam/BatchNorm``... for a single config."""
+    if "optimizer" not in doc:
+        return doc.get("experiment", "?")
+    opt = OPTIMIZER_NAMES[doc["optimizer"]]
+    if doc.get("experiment") == EXTRA:
+        return f"{opt} (lr {doc['lr']:g}, extra)"
+    if doc.get("experiment", "").startswith("q3b") or doc["norm"] != "none":
+        return f"{opt}/{NORM_NAMES[doc['norm']]}" + (" + augmentation" if doc.get("augment")
+                                                      else "")
+    return opt
+
+
+def status_of(docs: Docs, wanted: tuple[str, ...]) -> str:
+    """``quick``, ``full`` or ``partial: ...`` for the overview."""
+    if any(d.get("quick") for d in docs.values()):
+        return "quick"
+    missing = [i for i in wanted if i not in docs]
+    if missing:
+        return f"partial: {len(wanted) - len(missing)} of {len(wanted)} results"
+    seeds = {len(d.get("seeds", [])) for d in docs.values() if "seeds" in d}
+    return "full" + (f" ({min(seeds)} seed)" if seeds and min(seeds) == 1 else "")
+
+
+def deviations(docs: Docs) -> list[str]:
+    """The deviations from the assignment that apply to these results (each stated once)."""
+    doc = next(iter(docs.values()))
+    out = []
+    if doc.get("quick"):
+        out.append(f"quick mode: ESC-10 trainings of {doc.get('epochs')} epochs and one seed, "
+                   "to check the pipeline, not the assignment's numbers")
+    sizes = doc.get("split_sizes")
+    if sizes and sizes != ASSIGNMENT_SIZES:
+        out.append(f"ESC-10 split {sizes['train']}/{sizes['val']}/{sizes['test']} clips "
+                   "(folds 1\u20133/4/5 of the archive, 80 clips per fold), not the 241/80/79 "
+                   "the assignment quotes")
+    out.append(f"the assignment fixes neither epochs nor learning rates: every ESC-10 "
+               f"configuration trains {doc.get('epochs')} epochs without early stopping "
+               "(horizon chosen once from a pilot's validation curves), the lowest-"
+               "validation-loss epoch is tested; SGD lr 0.01, RMSprop and Adam at torch's "
+               "defaults (0.01, 0.001)")
+    out.append("the non-linearity of the two FC-128 layers is not named by the assignment: "
+               "ReLU")
+    return out
+
+
+def settings_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """What every Q3 training shares, as run."""
+    feat = doc.get("features", {}).get("params", {})
+    sizes = doc.get("split_sizes", {})
+    features = (f"log-mel, {feat.get('n_mels')} bands x {feat.get('n_frames')} frames, hop "
+                f"{feat.get('hop_length')} samples at {feat.get('sr')} Hz, window "
+                f"{feat.get('win_length')}, standardised per band on the training folds")
+    cnn = ("conv 3x3 (16) -> max-pool 3x3 -> conv 3x3 (16) -> max-pool 3x3 -> flatten 11,232 "
+           "-> FC 128 -> FC 128 -> 10, ReLU; norm (when used) at the inputs of the three FC "
+           "layers")
+    training = (f"batch {doc.get('batch_size')}, {doc.get('epochs')} epochs, no early "
+                "stopping; tested at the lowest-validation-loss epoch (and the last); seeds "
+                f"{', '.join(map(str, doc.get('seeds', [])))}")
+    compute = (f"{', '.join(sorted(set(doc.get('devices', ['?']))))}, "
+               f"{doc.get('threads', ['?'])[0]} thread(s) per training, executor "
+               f"{doc.get('executor', 'serial')}")
+    split = (f"folds 1-3 / 4 / 5: {sizes.get('train')} / {sizes.get('val')} / "
+             f"{sizes.get('test')} clips")
+    return [("ESC-10 features", features), ("ESC-10 CNN", cnn), ("ESC-10 split", split),
+            ("ESC-10 training", training), ("ESC-10 compute", compute)]
+
+
+def optimizer_text(doc: dict[str, Any]) -> str:
+    """The optimizer's settings as recorded from torch."""
+    s = doc.get("optimizer_settings", {})
+    opt = doc.get("optimizer")
+    if opt == "rmsprop":
+        return (f"lr {s.get('lr', doc['lr']):g}, alpha {s.get('alpha')}, eps {s.get('eps')}, "
+                f"momentum {s.get('momentum')}")
+    if opt == "adam":
+        return f"lr {s.get('lr', doc['lr']):g}, betas {tuple(s.get('betas', ()))}, eps " \
+               f"{s.get('eps')}"
+    if opt == "sgd-momentum":
+        return f"lr {s.get('lr', doc['lr']):g}, momentum {s.get('momentum', MOMENTUM)}"
+    return f"lr {s.get('lr', doc['lr']):g}"
+
+
+def per_seed_table(docs: Docs, caption: str) -> Table:
+    """Every training of these configurations: scores at the best and the last epoch."""
+    rows = []
+    for d in docs.values():
+        for i, seed in enumerate(d.get("seeds", [])):
+            rows.append([label_of(d), str(seed), str(d["best_epochs"][i]),
+                         percent(d["val_accuracy_per_seed"][i]),
+                         percent(d["test_accuracy_per_seed"][i]),
+                         percent(d["test_accuracy_last_per_seed"][i]),
+                         f"{d['train_seconds_per_seed'][i]:.0f}", d["hosts"][i]])
+    return Table(["configuration", "seed", "best epoch", "val acc (best)", "test acc (best)",
+                  "test acc (last)", "train s", "host"], rows, caption=caption)
+
+
+def hashes_table(docs: Docs) -> Table:
+    rows = [[i, d.get("config_hash", ""), (d.get("data") or {}).get("sha256", "")[:16]]
+            for i, d in docs.items()]
+    return Table(["result", "config hash", "archive sha256 (first 16)"], rows,
+                 caption="Configuration hashes of the results and the archive they used.")
+
+
+def scores_table(docs: Docs, caption: str) -> Table:
+    """Mean ± std over seeds at the best-validation epoch and at the last epoch."""
+    rows = [[label_of(d), fmt_acc(d, "val_accuracy"), fmt_acc(d), fmt_acc(d, "test_accuracy_last"),
+             ", ".join(map(str, d["best_epochs"]))] for d in docs.values()]
+    return Table(["configuration", "validation acc", "test acc (best-val epoch)",
+                  "test acc (last epoch)", "best epochs"], rows, caption=caption)
+
+
+# ------------------------------------------------------------------------------------------
+# Q3(a) and Q3(b)
+
+def _ranking(docs: Docs, what: str) -> str:
+    """Configurations by mean test accuracy, with whether neighbours differ beyond the spread."""
+    order = sorted(docs, key=lambda i: -docs[i]["test_accuracy"])
+    parts = [f"{label_of(docs[i])} {fmt_acc(docs[i])}" for i in order]
+    close = [f"{label_of(docs[a])} and {label_of(docs[b])}" for a, b in itertools.pairwise(order)
+             if not beyond_spread(docs[a], docs[b])]
+    n_seeds = len(docs[order[0]].get("seeds", []))
+    text = (f"Ranked by test accuracy at each seed's lowest-validation-loss epoch (mean ± std "
+            f"over {n_seeds} seeds, {docs[order[0]]['epochs']} epochs each): "
+            + ", ".join(parts) + ".")
+    if close:
+        text += (f" The gap between {'; '.join(close)} is within the larger seed std, so "
+                 f"those {what} are not told apart by this test fold.")
+    last = sorted(docs, key=lambda i: -docs[i]["test_accuracy_last"])
+    text += " At the last epoch: " + ", ".join(
+        f"{label_of(docs[i])} {fmt_acc(docs[i], 'test_accuracy_last')}" for i in last) + "."
+    return text
+
+
+def _speed(docs: Docs) -> str:
+    """Epochs each configuration needs to reach a validation loss all that learned reach."""
+    level = common_level(docs)
+    text = ""
+    if math.isfinite(level):
+        reach = {i: epochs_to_reach(d, level) for i, d in docs.items()}
+        parts = [f"{label_of(docs[i])} {'never' if e is None else f'epoch {e}'}"
+                 for i, e in sorted(reach.items(), key=lambda kv: (kv[1] is None, kv[1] or 0))]
+        text = (f"Speed: the mean validation loss first reaches {fmt_loss(level)} (the highest "
+                f"of the lowest values of the configurations that learned) at: "
+                f"{', '.join(parts)}. ")
+    lows = ", ".join(f"{label_of(d)} {fmt_loss(min(d['mean_curves']['val_loss']))} (epoch "
+                     f"{curve_reading(d)['min_val_epoch']})" for d in docs.values())
+    gaps = ", ".join(f"{label_of(d)} {fmt_loss(last_gap(d))}" for d in docs.values())
+    n_train = next(iter(docs.values())).get("split_sizes", {}).get("train", "the")
+    return (text + f"Lowest mean validation loss: {lows}. At the last epoch, validation minus "
+            f"training loss: {gaps}; a large positive gap is overfitting of the {n_train} "
+            "training clips.")
+
+
+def _rmsprop_text(docs: Docs) -> str:
+    """What torch's default RMSprop did, read from its curves, and the lr-0.001 extra."""
+    d = docs["q3a-rmsprop"]
+    r = curve_reading(d)
+    peak = (f"highest {fmt_loss(r['max_train_loss'])} at epoch {r['max_epoch']}, "
+            if r["max_epoch"] not in (1, r["epochs"]) else "")
+    text = (f"RMSprop with torch's default parameters ({optimizer_text(d)}) {r['verdict']}: "
+            f"mean training loss {fmt_loss(r['first_train_loss'])} after epoch 1 (chance level "
+            f"ln {r['n_classes']} = {r['chance_loss']:.2f}), {peak}"
+            f"{fmt_loss(r['last_train_loss'])} at epoch {r['epochs']}; validation accuracy "
+            f"{percent(r['last_val_accuracy'])} at the last epoch (its std over the last "
+            f"epochs {100 * r['late_val_accuracy_std']:.1f} points per seed).")
+    if EXTRA in docs:
+        e = docs[EXTRA]
+        x = curve_reading(e)
+        text += (f" The extra run with lr 0.001 {x['verdict']}: training loss "
+                 f"{fmt_loss(x['first_train_loss'])} after epoch 1 and "
+                 f"{fmt_loss(x['last_train_loss'])} at the last, test accuracy {fmt_acc(e)} "
+                 f"against {fmt_acc(d)} at the default lr.")
+    return text
+
+
+def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
+    """Q3(a): SGD, SGD with momentum, RMSprop (defaults, and lr 0.001 as an extra), Adam."""
+    docs = present(results, GROUPS["q3a"])
+    asked = {i: d for i, d in docs.items() if i != EXTRA}
+    answer: list[Block] = [Paragraph(_ranking(asked, "optimizers"))]
+    if "q3a-rmsprop" in docs:
+        answer.append(Paragraph(_rmsprop_text(docs)))
+    answer.append(Paragraph(_speed(docs)))
+    fig = figures.loss_curves(fig_dir / "q3a_losses.svg", {label_of(d): d for d in docs.values()})
+    evidence: list[Block] = [
+        Figure(fig, "Q3(a): training (left) and validation (right) cross-entropy per epoch of "
+                    "each optimizer, mean over seeds, the range over seeds shaded; no norm."),
+        scores_table(docs, "Q3(a): accuracy per optimizer, mean ± std over seeds.")]
+    settings = [*settings_rows(next(iter(docs.values()))),
+                *[(f"optimizer: {label_of(d)}", optimizer_text(d)) for d in docs.values()]]
+    top = max(asked, key=lambda i: asked[i]["test_accuracy"])
+    low = min(asked, key=lambda i: asked[i]["test_accuracy"])
+    overview = (f"{label_of(asked[top])} ranks first, {fmt_acc(asked[top])} test; lowest "
+                f"{label_of(asked[low])} {fmt_acc(asked[low])}")
+    return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(a)"), overview,
+                      status_of(docs, GROUPS["q3a"]), deviations(docs))
+
+
+def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
+    """Q3(b): no norm, LayerNorm and BatchNorm, all with Adam."""
+    docs = present(results, GROUPS["q3b"])
+    answer: list[Block] = [Paragraph(_ranking(docs, "normalizations")), Paragraph(_speed(docs))]
+    spread = ", ".join(f"{label_of(d)} {100 * d['test_accuracy_std']:.1f}" for d in docs.values())
+    answer.append(Paragraph(f"Spread over seeds (std of the test accuracy, points): {spread}; "
+                            f"one test clip is {100 / docs[next(iter(docs))]['split_sizes']['test']:.2f} "
+                            "points."))
+    fig = figures.loss_curves(fig_dir / "q3b_losses.svg", {label_of(d): d for d in docs.values()})
+    evidence: list[Block] = [
+        Figure(fig, "Q3(b): training (left) and validation (right) cross-entropy per epoch with "
+                    "no norm, LayerNorm and BatchNorm (Adam), mean over seeds, range shaded."),
+        scores_table(docs, "Q3(b): accuracy per normalization, mean ± std over seeds.")]
+    if "q3b-batchnorm" in docs:
+        d = docs["q3b-batchnorm"]
+        path = figures.confusion(fig_dir / "q3b_confusion.svg", d["confusion_matrix"],
+                                 d["class_names"], label="test clips, summed over seeds")
+        evidence.append(Figure(path, "Adam/BatchNorm: test confusion matrix at the lowest-"
+                                     "validation-loss epoch, summed over the seeds (rows true "
+                                     "class, columns predicted).", 0.75))
+    placement = ("LayerNorm or BatchNorm1d at the flattened conv output and at the inputs of "
+                 "the second FC-128 layer and the output layer")
+    settings = [("normalization", placement),
+                ("optimizer", optimizer_text(next(iter(docs.values()))))]
+    top = max(docs, key=lambda i: docs[i]["test_accuracy"])
+    others = ", ".join(f"{label_of(docs[i])} {fmt_acc(docs[i])}" for i in docs if i != top)
+    overview = f"{label_of(docs[top])} {fmt_acc(docs[top])} test; {others}"
+    return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(b)"), overview,
+                      status_of(docs, GROUPS["q3b"]), deviations(docs))
+
+
+def _appendix(docs: Docs, out: Path, part: str) -> list[Block]:
+    blocks: list[Block] = [per_seed_table(docs, f"{part}: every training (best = lowest "
+                                                "validation loss)."), hashes_table(docs)]
+    pilot = out / PILOT_DIR / "metrics.json"
+    if part == "Q3(a)" and pilot.exists():
+        blocks.append(Paragraph(pilot_text(read_json(pilot))))
+    return blocks
+
+
+def pilot_text(doc: dict[str, Any]) -> str:
+    """How the horizon was chosen, from the pilot's recorded curves."""
+    parts = []
+    for key, choice in doc["choices"].items():
+        text = f"{key}: smoothed validation loss lowest at epoch {choice['smoothed_min_epoch']}"
+        if "accuracy_gain_after_horizon" in choice:
+            text += (f", smoothed validation accuracy {points(choice['accuracy_gain_after_horizon'])}"
+                     f" at most after epoch {doc['horizon']}")
+        parts.append(text)
+    return (f"Horizon pilot (seed {doc['seed']}, {doc['epochs']} epochs each, no early "
+            f"stopping): {'; '.join(parts)}. Rule: the epoch of the lowest "
+            f"{doc['choices'][doc['slowest']]['window']}-epoch moving average of the slowest "
+            f"learner's validation loss, rounded up to a multiple of "
+            f"{doc['choices'][doc['slowest']]['round_to']}, at least "
+            f"{doc['choices'][doc['slowest']]['min_epochs']}: {doc['horizon']} epochs.")
