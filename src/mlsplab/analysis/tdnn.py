@@ -184,6 +184,24 @@ def _rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return 0.0 if denom == 0.0 else float((a - b).norm()) / denom
 
 
+def _central_differences(loss_at, weights: list[torch.Tensor], bias: torch.Tensor | None,
+                         param: int, entries: list[int], eps: float) -> torch.Tensor:
+    """``(E(p + eps) - E(p - eps)) / 2 eps`` for the flat ``entries`` of parameter ``param``
+    (the weight matrices in order, then the bias)."""
+    fd = torch.empty(len(entries), dtype=torch.float64)
+    for j, e in enumerate(entries):
+        vals = []
+        for sign in (1.0, -1.0):
+            ws = [W.clone() for W in weights]
+            b = bias.clone() if bias is not None else None
+            target = ws[param] if param < len(ws) else b
+            assert target is not None
+            target.view(-1)[e] += sign * eps
+            vals.append(loss_at(ws, b))
+        fd[j] = (vals[0] - vals[1]) / (2 * eps)
+    return fd
+
+
 def gradient_check(config: TDNNConfig, *, n_frames: int, seed: int = 0, fd_entries: int = 8,
                    eps: float = 1e-6) -> dict[str, object]:
     """Compare the manual gradients with autograd and with central finite differences (float64).
@@ -249,17 +267,7 @@ def gradient_check(config: TDNNConfig, *, n_frames: int, seed: int = 0, fd_entri
         top = torch.topk(flat.abs(), max(n // 2, 1)).indices
         rand = torch.randint(flat.numel(), (n - len(top),), generator=gen)
         idx = torch.unique(torch.cat([top, rand]))
-        fd = torch.empty(len(idx), dtype=torch.float64)
-        for j, e in enumerate(idx.tolist()):
-            vals = []
-            for sign in (1.0, -1.0):
-                ws = [W.clone() for W in weights]
-                b = bias.clone() if bias is not None else None
-                target = ws[i] if i < len(ws) else b
-                assert target is not None
-                target.view(-1)[e] += sign * eps
-                vals.append(loss_at(ws, b))
-            fd[j] = (vals[0] - vals[1]) / (2 * eps)
+        fd = _central_differences(loss_at, weights, bias, i, idx.tolist(), eps)
         rows.append({"name": name, "shape": list(g_man.shape),
                      "rel_err_autograd": _rel_err(g_man, g_auto),
                      "rel_err_fd": _rel_err(flat[idx], fd), "fd_entries": len(idx)})
