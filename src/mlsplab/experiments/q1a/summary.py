@@ -1,0 +1,236 @@
+"""Q1(a)'s section of the report, built at report time from ``q1a-embeddings/metrics.json``.
+
+The answer is prose generated from the measurements (:mod:`.prose`); the evidence is the two
+scatter plots (:mod:`.figures`) and the cluster profiles; the appendix holds the sentences,
+the full cluster word lists and the raw measurements behind the sentences.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from mlsplab.experiments.q1a import prose
+from mlsplab.experiments.q1a.config import COMMAND, EXPERIMENT_ID
+from mlsplab.experiments.q1a.figures import scatter_figure
+from mlsplab.formatting import percent
+from mlsplab.report.document import Block, Figure, Heading, Paragraph, PartReport, Table
+
+log = logging.getLogger(__name__)
+
+STEP_KEY = "q1a"  # registry step that writes q1a-embeddings
+# Fields this builder reads; a results file without them is from an older version.
+REQUIRED = ("config", "pca", "sentence_plot", "frequent_plot", "reference_plot",
+            "word_properties", "clusters_sentence_words", "clusters_frequent_words",
+            "reference_words", "sentiment_seeds", "sentiment_probe", "validation_sentences",
+            "word_vectors")
+FIGURES = {"sentence": ("q1a_sentence_words.svg", 6.0), "frequent": ("q1a_frequent_words.svg",
+                                                                     7.5)}
+
+
+def missing_report(out: Path, reason: str, status: str = "missing") -> PartReport:
+    """The section when ``q1a-embeddings`` is missing or unreadable: what to run."""
+    command = f"mlsplab reproduce --only {STEP_KEY} --out {out}"
+    return PartReport(
+        answer=[Paragraph(f"{reason} Run `{command}` (or `{COMMAND} --out {out}`) to produce "
+                          "it.", style="warning")],
+        overview=f"not run: {command}", status=status)
+
+
+def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Path
+                ) -> PartReport:
+    """Q1(a)'s section: the answer, the plots and cluster tables, settings, appendix.
+
+    Parameters
+    ----------
+    part_key : str
+        ``"q1a"``.
+    results : dict
+        Experiment id -> parsed metrics.json; ``q1a-embeddings`` may be missing.
+    out : Path
+        The results folder (named in the command that produces missing results).
+    fig_dir : Path
+        Where the scatter plots are drawn (``q1a_*.svg``).
+    """
+    m = results.get(EXPERIMENT_ID)
+    if not m:
+        return missing_report(out, f"No results for {part_key} ({EXPERIMENT_ID}).")
+    missing = [k for k in REQUIRED if k not in m]
+    if missing:
+        return missing_report(out, f"The results in {out}/{EXPERIMENT_ID} are from an older "
+                                   f"version (no {', '.join(missing[:3])}).", "stale")
+    try:
+        n_sent = len(m["sentence_plot"]["words"])
+        answer = [Paragraph(prose.clusters_paragraph(
+                      m, "clusters_sentence_words",
+                      f"The {n_sent} distinct words of the {len(m['validation_sentences'])} "
+                      "validation sentences")),
+                  Paragraph(prose.groupings_paragraph(m) + " " + prose.sentiment_summary(m))]
+        evidence = (_figure_blocks(m, "sentence", fig_dir)
+                    + [_cluster_table(m, "clusters_sentence_words", "the sentence words"),
+                       Paragraph(prose.projection_paragraph(m))]
+                    + [Paragraph(prose.clusters_paragraph(
+                        m, "clusters_frequent_words",
+                        f"The {len(m['frequent_plot']['words'])} most frequent training "
+                        "content words"))]
+                    + _figure_blocks(m, "frequent", fig_dir)
+                    + [_cluster_table(m, "clusters_frequent_words", "the frequent words"),
+                       _groupings_table(m), Paragraph(prose.sentiment_details(m))])
+        report = PartReport(answer=answer, evidence=evidence, settings=settings_rows(m),
+                            appendix=appendix(m), overview=prose.overview(m),
+                            status="quick" if m.get("quick") else "full",
+                            deviations=deviations(m))
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        log.warning("q1a section: %r", e)
+        return missing_report(out, f"The results in {out}/{EXPERIMENT_ID} are incomplete "
+                                   f"(missing {e}).", "stale")
+    return report
+
+
+def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path) -> list[Block]:
+    """One scatter plot with a caption saying what is shown (none if it cannot be drawn)."""
+    name, height = FIGURES[which]
+    plot, clusters = m[f"{which}_plot"], m[f"clusters_{which}_words"]
+    try:
+        drawn = scatter_figure(Path(fig_dir) / name, plot, clusters, m["reference_plot"],
+                               m["word_properties"], m["pca"]["explained_variance_ratio"],
+                               height=height)
+    except (OSError, ValueError) as e:  # a figure that cannot be drawn does not stop Q1(a)
+        log.warning("q1a %s figure: %s", which, e)
+        return [Paragraph(f"(The {which}-word plot could not be drawn: {e}.)", style="note")]
+    what = ("the distinct words (with a vector) of the 10 validation sentences"
+            if which == "sentence" else
+            f"the {drawn['words']} most frequent content words of the training split")
+    caption = (f"{drawn['words']} points: {what}, in the plane of the first two principal "
+               f"components of the training vocabulary. Colour: the {clusters['k']} k-means "
+               f"clusters of these points; \u25b2/\u25bc: words VADER rates positive/negative; "
+               f"grey: the {len(m['reference_plot']['words']):,} most frequent training words. "
+               f"{drawn['labelled']} of {drawn['words']} words are labelled (the others would "
+               "overlap a label or a point).")
+    return [Figure(Path(fig_dir) / name, caption, width_fraction=1.0)]
+
+
+def _cluster_table(m: dict[str, Any], key: str, what: str) -> Table:
+    """One row a cluster: its size and the shares of each measured kind of word."""
+    c = m[key]
+    rows = []
+    for p in [*c["clusters"], {**c["all_words"], "cluster": "all"}]:
+        n = p["size"]
+        kinds, lean = p["kinds"], p["review_lean"]
+        fp = p.get("mean_first_person_share")
+        rows.append([
+            str(p["cluster"]), str(n), prose.pct(kinds["function"] / n),
+            prose.pct(kinds["name"] / n),
+            f"{prose.pct(kinds['positive'] / n)} / {prose.pct(kinds['negative'] / n)}",
+            f"{prose.pct(lean['positive'] / n)} / {prose.pct(lean['negative'] / n)}",
+            prose.pct(p["pos"]["ADJ"] / n), prose.pct(p["pos"]["NOUN"] / n),
+            "\u2014" if p.get("median_rank") is None else f"{p['median_rank']:,.0f}",
+            "\u2014" if fp is None else prose.pct(fp),
+            (f"{prose.pct(p['neighbour_agreement'])} ({prose.pct(p['agreement_chance'])})"
+             if "neighbour_agreement" in p else "\u2014"),
+            ", ".join(p.get("central_words", [])[:5]) or "\u2014"])
+    header = ["cluster", "words", "function", "names", "VADER + / \u2212",
+              "review lean + / \u2212", "adj.", "nouns", "median rank", "with I/me/my",
+              "100-d neighbours inside (chance)", "most central words"]
+    return Table(header, rows, caption=(
+        f"What the {c['k']} clusters of {what} have in common, measured: shares of function "
+        "words, names, VADER-positive/negative words, words used \u2265 2\u00d7 as often in "
+        "positive/negative training reviews, words the lemminflect lexicon lists as adjectives "
+        "or nouns; median frequency rank; mean share of a word's training sentences that also "
+        "hold I/me/my; share of the words' 10 nearest 100-d neighbours in the same cluster."))
+
+
+def _groupings_table(m: dict[str, Any]) -> Table:
+    ref = m["reference_words"]
+    rows = [[prose.GROUP_NAMES.get(key, key), f"{v['words']:,}", prose.pct(v["share_2d"]),
+             prose.pct(v["share_100d"]), prose.pct(v["chance"])]
+            for key, v in ref["groupings"].items()]
+    k = ref["neighbourhood"]["k"]
+    return Table(["kind of word", "words", f"same kind among {k} nearest: plane",
+                  "100-d (cosine)", "chance"], rows, caption=(
+        f"Which groupings the plane keeps, among the {ref['neighbourhood']['words']:,} most "
+        f"frequent training words: for the members of each kind, the mean share of their {k} "
+        "nearest neighbours that are of the same kind, in the PCA plane and in 100-d."))
+
+
+def settings_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """Q1(a)'s settings as run (from the recorded config and word-vector info)."""
+    cfg, wv = m["config"], m["word_vectors"]
+    params = wv.get("params") or {}
+    if cfg.get("pretrained"):
+        vectors = f"loaded from {cfg['pretrained']} ({wv.get('format', 'vectors')})"
+    else:
+        algo = "skip-gram" if params.get("sg") else "CBOW"
+        vectors = (f"gensim Word2Vec {algo}, {cfg['dim']}-d, window {params.get('window')}, "
+                   f"min count {params.get('min_count')}, {params.get('epochs')} epochs, on "
+                   f"{wv.get('corpus_reviews', 0):,} reviews ({wv.get('corpus_tokens', 0):,} "
+                   "tokens)")
+    return [
+        ("Q1(a) word vectors", vectors),
+        ("Q1(a) PCA", (f"{cfg['dim']} \u2192 2, fitted on the "
+                      f"{m['pca']['fitted_on_words']:,} training word types, unweighted")),
+        ("Q1(a) plotted words", (f"{cfg['n_sentences']} validation sentences of "
+                                f"{cfg['sentence_min_tokens']}\u2013{cfg['sentence_max_tokens']} "
+                                f"tokens (seed {cfg['seed']}); the {cfg['n_frequent']} most "
+                                "frequent training content words")),
+        ("Q1(a) clusters", (f"k-means in the plane, k = {cfg['k_min']}\u2013{cfg['k_max']} by "
+                           f"silhouette; {cfg['n_neighbours']} nearest neighbours")),
+        ("Q1(a) word kinds", (f"VADER {cfg.get('lexicons', {}).get('vaderSentiment', '')} "
+                             f"(|valence| \u2265 {cfg['valence_threshold']:g}), lemminflect "
+                             f"{cfg.get('lexicons', {}).get('lemminflect', '')}, scikit-learn "
+                             "stop words; capitalisation and I/me/my in "
+                             f"{m.get('usage_reviews_scanned', cfg['usage_reviews']):,} "
+                             "training reviews")),
+    ]
+
+
+def deviations(m: dict[str, Any]) -> list[str]:
+    """Where this run departs from the assignment's wording, each stated once."""
+    cfg, wv = m["config"], m["word_vectors"]
+    out = []
+    if not cfg.get("pretrained"):
+        out.append(
+            "The assignment asks for a pre-trained word2vec model; none can be downloaded "
+            "offline, so the 100-d vectors are a gensim Word2Vec trained here on "
+            f"{wv.get('corpus_unsup_reviews', 0):,} unlabelled IMDB reviews and the "
+            f"{wv.get('corpus_train_reviews', 0):,} training-split reviews (never validation or "
+            "test text).")
+        if not wv.get("deterministic", True):
+            out.append("Word2Vec trained with several threads is not bit-for-bit "
+                       "reproducible; later runs reuse the cached vectors.")
+    out.append(f"\u201c10 validation sentences\u201d: one sentence of "
+               f"{cfg['sentence_min_tokens']}\u2013{cfg['sentence_max_tokens']} tokens from "
+               f"each of {cfg['n_sentences']} randomly drawn validation reviews, since the "
+               "words of whole reviews are too many to label in one plot.")
+    out.extend(wv.get("warnings", []))
+    return out
+
+
+def appendix(m: dict[str, Any]) -> list[Block]:
+    """The sentences, every cluster's words, neighbours and the raw numbers."""
+    blocks: list[Block] = [Heading("Q1(a) word embeddings: details", level=2)]
+    blocks.append(Table(["", "review (CSV row)", "sentence"], [
+        [f"S{i + 1}", f"{s['csv_row']:,}", s["text"]]
+        for i, s in enumerate(m["validation_sentences"])],
+        caption="The 10 validation sentences whose words are plotted."))
+    for key, what in (("clusters_sentence_words", "sentence words"),
+                      ("clusters_frequent_words", "frequent words")):
+        c = m[key]
+        blocks.append(Table(["cluster", "words, most central first"], [
+            [str(p["cluster"]), ", ".join(p["words"])] for p in c["clusters"]],
+            caption=f"Every {what} cluster (silhouette by k: " + ", ".join(
+                f"{k}: {v:.2f}" for k, v in c["silhouette_by_k"].items()) + ")."))
+    nn = m.get("nearest_neighbours", {})
+    if nn:
+        blocks.append(Table(["word", "nearest 100-d neighbours (cosine)"], [
+            [w, ", ".join(f"{n} ({v:.2f})" for n, v in near)] for w, near in nn.items()],
+            caption="Cosine nearest neighbours of the plotted content words and seed words."))
+    pca, wv = m["pca"], m["word_vectors"]
+    blocks.append(Paragraph(
+        "Explained-variance ratios of the first 10 components: " + ", ".join(
+            percent(r) for r in pca["explained_variance_ratio_first10"])
+        + f". Vectors: {m.get('vocab_size', 0):,} words ({m.get('training_vocab_size', 0):,} "
+        f"in the training split); word2vec training took {wv.get('train_seconds', 0):.0f} s; "
+        f"the whole step {m.get('seconds', 0):.0f} s on {m.get('host', 'an unrecorded host')}."))
+    return blocks
