@@ -16,6 +16,7 @@ from gensim.models import KeyedVectors
 from synth_data import make_review, write_imdb_zip, write_unsup_gz
 
 from mlsplab import cli
+from mlsplab import runtime as train_runtime
 from mlsplab.data.imdb import split_imdb
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.options import RunOptions
@@ -249,3 +250,23 @@ def test_bad_overrides_are_one_line_errors(data_dir, tmp_path, capsys, args, mes
                      "--data-dir", str(data_dir), "--no-progress", *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0]
+
+
+def test_one_precision_decision_for_every_model(data_dir, tmp_path, monkeypatch):
+    """With --precision auto the first model decides (one probe) and caches; the next models
+    of the run read the cache, so all record the same precision."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    calls = []
+    real = train_runtime._decide
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(train_runtime, "_decide", counting)
+    got = [train.run(opts(tmp_path / "out", data_dir, epochs=1, precision="auto",
+                          deadline=time.time()), model=m, progress=False)
+           for m in ("lstm-avg", "transformer")]
+    assert len(calls) == 1
+    assert got[0]["config"]["precision"] == got[1]["config"]["precision"]
+    assert (tmp_path / "home" / ".cache" / "mlsplab" / "precision.json").is_file()

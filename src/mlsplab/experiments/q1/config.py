@@ -22,6 +22,7 @@ MODEL_IDS = {"lstm-avg": "q1b-lstm-avg", "lstm-attention": "q1c-lstm-attention",
 PART_OF_MODEL = {"lstm-avg": "q1b", "lstm-attention": "q1c", "transformer": "q1d"}
 BASELINE_ID = "q1-tfidf-baseline"
 COMPARISON_ID = "q1-comparison"
+MODEL_FILE_FORMAT = "mlsplab-sentiment-model-v1"  # <out>/<id>/model.pt, read by mlsplab predict
 
 # --- the assignment's settings
 EMBED_DIM = 100  # the assignment's 100-d word2vec vectors

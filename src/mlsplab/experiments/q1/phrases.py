@@ -84,9 +84,10 @@ def curve_sentences(m: dict[str, Any]) -> list[str]:
     best, last = h[b - 1], h[-1]
     n = len(h)
     seeds = m.get("seeds") or []
-    which = f" (seed {seeds[0]}; the others are in the appendix)" if len(seeds) > 1 else ""
-    s = [(f"Validation loss was lowest at epoch {b} of {n}{which} ({best['val_loss']:.3f}, "
-         f"validation accuracy {pct(best['val_accuracy'])}).")]
+    which = (f"seed {seeds[0]}: ", "; the other seeds are in the appendix") if len(seeds) > 1 \
+        else ("", "")
+    s = [(f"Validation loss was lowest at epoch {b} of {n} ({which[0]}{best['val_loss']:.3f}, "
+          f"validation accuracy {pct(best['val_accuracy'])}{which[1]}).")]
     if b < n:
         s.append(f"From epoch {b} to epoch {n} the {moved(best[key], last[key], how)}, while "
                  f"the {moved(best['val_loss'], last['val_loss'], 'validation loss')}"
@@ -159,7 +160,7 @@ def difference_sentence(a_id: str, a: dict[str, Any], b_id: str, b: dict[str, An
     p = pair_of(comparison, a_id, b_id)
     if p and p.get("largest_std") is not None:
         diffs = p.get("paired_differences") or []
-        same_sign = diffs and (all(x > 0 for x in diffs) or all(x < 0 for x in diffs))
+        same_sign = len(diffs) > 1 and (all(x > 0 for x in diffs) or all(x < 0 for x in diffs))
         s += (f" The difference is {'larger' if abs(d) > p['largest_std'] else 'not larger'} "
               f"than the larger standard deviation over seeds ({100 * p['largest_std']:.2f} "
               f"points)" + (f", and has the same sign in all {len(diffs)} paired seeds."

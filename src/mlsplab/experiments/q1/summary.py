@@ -75,8 +75,8 @@ def _headline(exp_id: str, m: dict[str, Any]) -> str:
 def _overview(exp_id: str, m: dict[str, Any]) -> str:
     return (f"{ph.capital(ph.NAMES[exp_id])}: "
             f"{ph.pct(m['test_accuracy'], m.get('test_accuracy_std'))} "
-            f"test accuracy (best of {m.get('epochs_completed')} epochs at epoch "
-            f"{m.get('best_epoch')})")
+            f"test accuracy (best-validation epoch {m.get('best_epoch')} of "
+            f"{m.get('epochs_completed')})")
 
 
 def _baseline_sentence(exp_id: str, m: dict[str, Any],
@@ -100,8 +100,9 @@ def _curves_figure(exp_id: str, m: dict[str, Any], fig_dir: Path) -> Figure:
     which = f" (seed {seeds[0]})" if len(seeds) > 1 else ""
     return Figure(path, f"{ph.capital(ph.NAMES[exp_id])}: BCE loss per epoch{which}. Solid: "
                         "training loss as the running mean over the epoch in train mode "
-                        "(dropout on); dash-dot: training loss in eval mode at the epoch's end on a fixed subset of training reviews; dashed: validation "
-                        "loss. The dotted line marks the epoch whose weights are tested.")
+                        "(dropout on); dash-dot: training loss in eval mode at the epoch's end "
+                        "on a fixed subset of training reviews; dashed: validation loss. The "
+                        "dotted line marks the epoch whose weights are tested.")
 
 
 def _part_b(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
@@ -209,7 +210,8 @@ def _config_sentence(m: dict[str, Any]) -> str:
             f"word vectors are projected to d_model {c.get('d_model')} (Linear "
             f"{c.get('embed_dim')}\u2192{c.get('d_model')}, LayerNorm, sinusoidal positions), "
             f"{c.get('n_heads')} attention heads of "
-            f"{c.get('d_model', 0) // max(c.get('n_heads', 1), 1)} dimensions, a feed-forward block of width {c.get('ff_dim')} (GELU), dropout "
+            f"{c.get('d_model', 0) // max(c.get('n_heads', 1), 1)} dimensions, a feed-forward "
+            f"block of width {c.get('ff_dim')} (GELU), dropout "
             f"{c.get('dropout')} on the word + position sum, on each sub-layer's output and "
             f"before the classifier (attention-weight dropout {c.get('attention_dropout')}, "
             f"feed-forward dropout {c.get('ff_dropout')}), masked average pooling and one "

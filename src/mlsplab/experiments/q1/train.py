@@ -35,6 +35,7 @@ from mlsplab.experiments.q1.config import (
     ATTENTION_TOP_FRACTION,
     ATTENTION_TOP_WORDS,
     LENGTH_BUCKETS,
+    MODEL_FILE_FORMAT,
     SentimentConfig,
 )
 from mlsplab.experiments.q1.data import SentimentData, load_data
@@ -45,8 +46,6 @@ from mlsplab.seeding import set_seed
 from mlsplab.training import TrainConfig, fit, load_checkpoint, save_torch
 
 log = logging.getLogger(__name__)
-
-MODEL_FORMAT = "mlsplab-sentiment-model-v1"  # <out>/<id>/model.pt, read by mlsplab predict
 
 
 def run(options: RunOptions, *, model: str, lr: float | None = None,
@@ -250,7 +249,7 @@ def _save_model(path: Path, cfg: SentimentConfig, seed: int, model: torch.nn.Mod
                 data: SentimentData) -> None:
     """Best weights, config and vocabulary in one file that loads with ``weights_only=True``."""
     save_torch(path, {
-        "format": MODEL_FORMAT, "model": cfg.model, "experiment": cfg.experiment_id,
+        "format": MODEL_FILE_FORMAT, "model": cfg.model, "experiment": cfg.experiment_id,
         "model_config": cfg.model_config, "max_tokens": cfg.max_tokens, "seed": seed,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "words": list(data.vocab.words), "vectors": torch.from_numpy(data.vocab.vectors),
