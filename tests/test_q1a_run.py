@@ -39,7 +39,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
         return out, _run(out, data_dir)
 
 
-def test_writes_measurements_only(tiny_run) -> None:
+def test_writes_measurements_only(tiny_run, data_dir: Path) -> None:
     out, m = tiny_run
     for key in ("experiment", "config", "config_hash", "run_info", "host", "quick",
                 "split_sizes", "duplicate_audit", "data_files", "word_vectors", "pca",
@@ -50,6 +50,7 @@ def test_writes_measurements_only(tiny_run) -> None:
     assert "summary" not in m and "deviations" not in m  # prose is built at report time
     assert m["experiment"] == EXPERIMENT_ID and m["quick"] is True
     assert m["config"]["seed"] == 0 and m["config"]["quick"] is True
+    assert m["config"]["data_dir"] == str(data_dir) and m["config"]["pretrained"] is None
     assert m["split_sizes"] == {"train": 240, "val": 30, "test": 30}
     split = np.load(out / EXPERIMENT_ID / "split.npz")
     assert len(split["train"]) == 240 and int(split["seed"]) == 0

@@ -219,7 +219,7 @@ def appendix(m: dict[str, Any]) -> list[Block]:
         c = m[key]
         blocks.append(Table(["cluster", "words, most central first"], [
             [str(p["cluster"]), ", ".join(p["words"])] for p in c["clusters"]],
-            caption=f"Every {what} cluster (silhouette by k: " + ", ".join(
+            caption=f"Every cluster of the {what} (silhouette by k: " + ", ".join(
                 f"{k}: {v:.2f}" for k, v in c["silhouette_by_k"].items()) + ")."))
     nn = m.get("nearest_neighbours", {})
     if nn:
