@@ -75,8 +75,8 @@ class Word2VecParams:
 # quick=True: a smoke-test setting that finishes in seconds; results are not meaningful.
 # workers=1 so that quick runs (and the tests) are bit-for-bit reproducible; sample=1e-3
 # because with 1e-4 so small a corpus leaves all vectors nearly parallel (cosine ~1.0).
-QUICK_PARAMS = dict(max_unsup_reviews=2_000, max_train_reviews=2_000, epochs=3, sample=1e-3,
-                    workers=1)
+QUICK_PARAMS = {"max_unsup_reviews": 2_000, "max_train_reviews": 2_000, "epochs": 3,
+                "sample": 1e-3, "workers": 1}
 
 
 def word2vec_params(*, quick: bool = False, dim: int = 100) -> Word2VecParams:

@@ -75,7 +75,7 @@ class LSTMClassifier(nn.Module):
         logits : Tensor of shape (B,)
         alpha : Tensor of shape (B, T), only if ``return_attention``
         """
-        B, T = ids.shape
+        T = ids.shape[1]  # ids: (B, T)
         x = self.drop(nn.functional.embedding(ids, self.embeddings))  # (B, T) -> (B, T, E)
         if self.config.packed:
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,

@@ -88,7 +88,7 @@ class TransformerClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits (B,) for padded ``ids`` (B, T) with real ``lengths`` (B,)."""
-        B, T = ids.shape
+        T = ids.shape[1]  # ids: (B, T)
         assert T <= self.config.max_len, f"sequence of {T} tokens > max_len {self.config.max_len}"
         x = nn.functional.embedding(ids, self.embeddings)  # (B, T) -> (B, T, E)
         x = self.drop(self.input_norm(self.input_proj(x)) + self.positions[:T])  # (B, T, D)
