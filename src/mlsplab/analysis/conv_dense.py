@@ -100,13 +100,17 @@ def check_conv_as_sparse(spec: ConvSpec, *, seed: int = 0, integer: bool = False
     """Build W for a random float64 Conv2d and compare ``W @ x + b`` with the conv output.
 
     ``integer=True`` draws small integer weights and inputs so float64 sums are exact and the
-    comparison is bitwise (``exact``); otherwise ``max_abs_err`` is reported.
+    comparison is bitwise (``exact``); otherwise ``max_abs_err`` is reported. Weights, bias and
+    input all come from a generator seeded with ``seed``, so the result does not depend on
+    what ran before in the process.
     """
     gen = torch.Generator().manual_seed(seed)
     conv = spec.module(dtype=torch.float64)
     x = torch.randn(1, spec.in_channels, *spec.input_size, generator=gen,
                     dtype=torch.float64)  # (1, C_in, H, W)
     with torch.no_grad():
+        for p in conv.parameters():  # not the process-wide RNG of nn.Conv2d's own init
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * 0.3)
         if integer:
             conv.weight.copy_(torch.randint(-9, 10, conv.weight.shape, generator=gen))
             if conv.bias is not None:
