@@ -1,0 +1,85 @@
+"""The other Q1 steps on synthetic data: TF-IDF baseline, comparison, estimate, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from synth_data import write_unsup_gz
+from test_q1_train import TWINS, write_twin_zip
+
+from mlsplab import cli
+from mlsplab.errors import MlsplabError
+from mlsplab.experiments.options import RunOptions
+from mlsplab.experiments.q1 import baseline, compare, estimate
+from mlsplab.experiments.q1.config import BASELINE_C_GRID
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imdb")
+    write_twin_zip(d / "IMDB_Dataset.csv.zip")
+    write_unsup_gz(d / "aclImdb_unsup.txt.gz", n_reviews=200)
+    return d
+
+
+def test_baseline_chooses_c_on_validation_and_reads_test_once(data_dir, tmp_path):
+    m = baseline.run(RunOptions(out=tmp_path, data_dir=data_dir, quick=True))
+    assert set(m["val_accuracy_by_c"]) == {str(c) for c in BASELINE_C_GRID}
+    best = max(m["val_accuracy_by_c"].values())
+    assert m["val_accuracy_by_c"][str(m["chosen_c"])] == best
+    assert 0.5 <= m["test_accuracy"] <= 1 and m["n_features"] > 10
+    assert m["duplicate_audit"]["test_rows_with_train_twin"] == TWINS["test"]
+    assert m["n_test_no_train_twin"] == 20 - TWINS["test"]
+    assert len(m["test_correct"]) == 20 and m["wall_seconds"] > 0
+    assert sum(m["length_buckets"]["n"]) == 20
+    mtime = (tmp_path / "q1-tfidf-baseline" / "metrics.json").stat().st_mtime_ns
+    baseline.run(RunOptions(out=tmp_path, data_dir=data_dir, quick=True))  # finished: skipped
+    assert (tmp_path / "q1-tfidf-baseline" / "metrics.json").stat().st_mtime_ns == mtime
+
+
+def test_sentiment_cli_then_comparison(data_dir, tmp_path, capsys):
+    code = cli.main(["sentiment", "--model", "lstm-avg", "--quick", "--epochs", "1", "--out",
+                     str(tmp_path), "--data-dir", str(data_dir), "--precision", "fp32",
+                     "--no-progress", "--compare"])
+    text = capsys.readouterr().out
+    assert code == 0 and "q1b-lstm-avg: test accuracy" in text and "results:" in text
+    c = compare.run(RunOptions(out=tmp_path))
+    assert [r["experiment"] for r in c["models"]] == ["q1b-lstm-avg"]
+    assert "q1d-transformer" in c["missing"] and "summary" not in c
+    baseline.run(RunOptions(out=tmp_path, data_dir=data_dir, quick=True))
+    c = compare.run(RunOptions(out=tmp_path))
+    (p,) = c["pairs"]
+    assert (p["a"], p["b"]) == ("q1b-lstm-avg", "q1-tfidf-baseline")
+    assert p["paired_seeds"] == [0] and "mcnemar" in p
+    assert p["mcnemar"]["a_only_correct"] + p["mcnemar"]["b_only_correct"] <= 20
+
+
+def test_comparison_without_results(tmp_path):
+    with pytest.raises(MlsplabError, match="no finished Q1"):
+        compare.run(RunOptions(out=tmp_path))
+
+
+def test_estimate_is_positive_and_scales_with_epochs_and_seeds(data_dir):
+    one = estimate.estimate_seconds(RunOptions(data_dir=data_dir, epochs=1, precision="fp32"),
+                                    model="lstm-avg", probe_seconds=0.1)
+    six = estimate.estimate_seconds(RunOptions(data_dir=data_dir, epochs=3, imdb_seeds=2,
+                                               precision="fp32"), model="lstm-avg",
+                                    probe_seconds=0.1)
+    assert 0 < one < six
+    with pytest.raises(MlsplabError, match="not a sentiment model"):
+        estimate.estimate_seconds(RunOptions(data_dir=data_dir), model="cnn")
+
+
+def test_registry_names_resolve():
+    from mlsplab.experiments.registry import STEPS, resolve
+
+    for s in STEPS:
+        if s.runner.startswith("mlsplab.experiments.q1."):
+            assert callable(resolve(s.runner)) and resolve(s.config)
+            cfg = resolve(s.config).from_options(RunOptions(out=Path("x")), **s.params)
+            assert cfg is not None
+            if s.estimate:
+                assert callable(resolve(s.estimate))
