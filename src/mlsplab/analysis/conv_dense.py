@@ -109,8 +109,11 @@ def check_conv_as_sparse(spec: ConvSpec, *, seed: int = 0, integer: bool = False
     x = torch.randn(1, spec.in_channels, *spec.input_size, generator=gen,
                     dtype=torch.float64)  # (1, C_in, H, W)
     with torch.no_grad():
-        for p in conv.parameters():  # not the process-wide RNG of nn.Conv2d's own init
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * 0.3)
+        # nn.Conv2d's default distribution, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and
+        # bias, but from the seeded generator instead of the process-wide RNG
+        bound = 1.0 / np.sqrt(conv.weight[0].numel())
+        for p in conv.parameters():
+            p.copy_((2 * torch.rand(p.shape, generator=gen, dtype=torch.float64) - 1) * bound)
         if integer:
             conv.weight.copy_(torch.randint(-9, 10, conv.weight.shape, generator=gen))
             if conv.bias is not None:
