@@ -111,34 +111,58 @@ def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path) -> list[Block]:
     return [Figure(Path(fig_dir) / name, caption, width_fraction=1.0)]
 
 
+# Rows of the cluster table: (label, share of the cluster's words) read from a profile.
+_SHARE_ROWS = (
+    ("function words", lambda p: p["kinds"]["function"]),
+    ("names, capitalised words", lambda p: p["kinds"]["name"]),
+    ("numbers", lambda p: p["kinds"]["number"]),
+    ("VADER-positive words", lambda p: p["kinds"]["positive"]),
+    ("VADER-negative words", lambda p: p["kinds"]["negative"]),
+    ("\u2265 2\u00d7 as often in positive reviews", lambda p: p["review_lean"]["positive"]),
+    ("\u2265 2\u00d7 as often in negative reviews", lambda p: p["review_lean"]["negative"]),
+    ("possible adjectives", lambda p: p["pos"]["ADJ"]),
+    ("possible nouns", lambda p: p["pos"]["NOUN"]),
+    ("possible verbs", lambda p: p["pos"]["VERB"]),
+)
+
+
 def _cluster_table(m: dict[str, Any], key: str, what: str) -> Table:
-    """One row a cluster: its size and the shares of each measured kind of word."""
+    """One column a cluster (and one for all words), one row a measured property."""
     c = m[key]
-    rows = []
-    for p in [*c["clusters"], {**c["all_words"], "cluster": "all"}]:
-        n = p["size"]
-        kinds, lean = p["kinds"], p["review_lean"]
-        fp = p.get("mean_first_person_share")
-        rows.append([
-            str(p["cluster"]), str(n), prose.pct(kinds["function"] / n),
-            prose.pct(kinds["name"] / n),
-            f"{prose.pct(kinds['positive'] / n)} / {prose.pct(kinds['negative'] / n)}",
-            f"{prose.pct(lean['positive'] / n)} / {prose.pct(lean['negative'] / n)}",
-            prose.pct(p["pos"]["ADJ"] / n), prose.pct(p["pos"]["NOUN"] / n),
-            "\u2014" if p.get("median_rank") is None else f"{p['median_rank']:,.0f}",
-            "\u2014" if fp is None else prose.pct(fp),
-            (f"{prose.pct(p['neighbour_agreement'])} ({prose.pct(p['agreement_chance'])})"
-             if "neighbour_agreement" in p else "\u2014"),
-            ", ".join(p.get("central_words", [])[:5]) or "\u2014"])
-    header = ["cluster", "words", "function", "names", "VADER + / \u2212",
-              "review lean + / \u2212", "adj.", "nouns", "median rank", "with I/me/my",
-              "100-d neighbours inside (chance)", "most central words"]
+    everything = {**c["all_words"], **{f"{sign}_seeds": [w for p in c["clusters"]
+                                                         for w in p[f"{sign}_seeds"]]
+                                       for sign in ("positive", "negative")}}
+    columns = [*c["clusters"], everything]
+    dash = "\u2014"
+
+    def row(label: str, cell: Any) -> list[str]:
+        return [label] + [cell(p) for p in columns]
+
+    rows = [row("words", lambda p: str(p["size"]))]
+    rows += [row(label, lambda p, n=n: prose.pct(n(p) / p["size"])) for label, n in _SHARE_ROWS]
+    rows += [
+        row("seed words + / \u2212",
+            lambda p: f"{len(p['positive_seeds'])} / {len(p['negative_seeds'])}"),
+        row("median frequency rank", lambda p: (
+            dash if p.get("median_rank") is None else f"{p['median_rank']:,.0f}")),
+        row("first-person use", lambda p: (
+            dash if p.get("mean_first_person_share") is None
+            else prose.pct(p["mean_first_person_share"]))),
+        row("100-d neighbours inside (chance)", lambda p: (
+            f"{prose.pct(p['neighbour_agreement'])} ({prose.pct(p['agreement_chance'])})"
+            if "neighbour_agreement" in p else dash)),
+        row("most central words", lambda p: ", ".join(p.get("central_words", [])[:4]) or dash),
+    ]
+    header = ["", *(f"cluster {p['cluster']}" for p in c["clusters"]), "all words"]
+    k_near = m["config"]["n_neighbours"]
     return Table(header, rows, caption=(
-        f"What the {c['k']} clusters of {what} have in common, measured: shares of function "
-        "words, names, VADER-positive/negative words, words used \u2265 2\u00d7 as often in "
-        "positive/negative training reviews, words the lemminflect lexicon lists as adjectives "
-        "or nouns; median frequency rank; mean share of a word's training sentences that also "
-        "hold I/me/my; share of the words' 10 nearest 100-d neighbours in the same cluster."))
+        f"What the {c['k']} clusters of {what} have in common, measured. Shares of each "
+        "cluster's words: kinds of word (VADER lexicon for sentiment), words used at least twice "
+        "as often in positive as in negative training reviews (or the reverse), parts of speech "
+        "the lemminflect lexicon allows. First-person use: mean share of a word's training "
+        f"sentences that also hold I, me or my. 100-d neighbours inside: share of the words' "
+        f"{k_near} nearest 100-d neighbours among the plotted words that are in the same "
+        "cluster."))
 
 
 def _groupings_table(m: dict[str, Any]) -> Table:
