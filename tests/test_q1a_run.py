@@ -133,13 +133,6 @@ def test_pretrained_file_is_used(data_dir: Path, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- CLI and bad input
 
 
-@pytest.fixture(autouse=True)
-def embed_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``mlsplab embed`` runs this package's CLI module (whatever cli.COMMANDS says today)."""
-    monkeypatch.setitem(cli.COMMANDS, "embed", ("mlsplab.experiments.q1a.cli",
-                                               cli.COMMANDS["embed"][1]))
-
-
 def _cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after any progress bars
