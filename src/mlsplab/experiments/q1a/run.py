@@ -52,9 +52,10 @@ log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 
 
-def run(options: RunOptions) -> None:
-    """Run Q1(a) with the flags in ``options``; writes ``<out>/q1a-embeddings/``."""
-    compute(EmbeddingsConfig.from_options(options), options.out)
+def run(options: RunOptions, **params: Any) -> None:
+    """Run Q1(a) with the flags in ``options`` (``params``: config fields to override);
+    writes ``<out>/q1a-embeddings/``."""
+    compute(EmbeddingsConfig.from_options(options, **params), options.out)
 
 
 def compute(cfg: EmbeddingsConfig, out: str | Path) -> dict[str, Any]:
