@@ -159,3 +159,25 @@ def test_executor_pickles_for_workers(ray_executor) -> None:
     copy = pickle.loads(pickle.dumps(ray_executor))
     assert copy.name == "ray" and copy._started is False
     assert copy.map([Task("t", slow_square, {"x": 2})]) == [{"x": 2, "square": 4}]
+
+
+def test_unreachable_address_fails_fast() -> None:
+    pytest.importorskip("ray")
+    from mlsplab.executors import RayExecutor
+
+    t0 = time.monotonic()
+    with pytest.raises(MlsplabError, match=r"--address 127\.0\.0\.1:1: no Ray head answers"):
+        RayExecutor(address="127.0.0.1:1")
+    assert time.monotonic() - t0 < 15
+
+
+def test_another_process_joins_with_address(ray_executor) -> None:
+    import ray
+
+    address = ray.get_runtime_context().gcs_address  # what `ray start --head` prints
+    code = ("import sys; from mlsplab.executors import RayExecutor, Task, where; "
+            "print(RayExecutor(address=sys.argv[1], progress=False).map([Task('w', where)])[0])")
+    run = subprocess.run([sys.executable, "-c", code, address], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == where()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
@@ -147,6 +148,8 @@ class RayExecutor:
 
     def _init(self) -> None:
         ray = import_ray()
+        if self.address:
+            _check_reachable(self.address)
         if ray.is_initialized():
             return
         try:
@@ -226,6 +229,19 @@ class RayExecutor:
     def __getstate__(self) -> dict[str, Any]:
         # a copy shipped to a worker (inside a task's options) uses that worker's Ray
         return {**self.__dict__, "_started": False}
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast when nothing listens at ``HOST:PORT`` (``ray.init`` would retry forever)."""
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return  # "auto", "ray://...": Ray resolves and checks these itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise MlsplabError(f"--address {address}: no Ray head answers there ({e}); start one "
+                           f"with `ray start --head --port {port}` on {host}, or pass the address "
+                           "that `ray start --head` printed") from e
 
 
 def _describe(name: str, error: Exception, ray: Any) -> str:
