@@ -285,3 +285,23 @@ def test_short_labels_of_the_real_parts() -> None:
     assert labels[:4] == ["Q1(a)", "Q1(b)", "Q1(c)", "Q1(d)"]
     assert "Beyond Q3" in labels and "Q4(ii)" in labels
     assert len(set(labels)) == len(labels)
+
+
+def test_part_labels_merge_runs_of_one_question(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsplab.report.overview import join_labels
+
+    monkeypatch.setattr(registry, "PARTS", REAL_PARTS)
+    assert join_labels(["Q1(d)", "Q1(b)", "Q1(c)", "Q2"]) == "Q1(b\u2013d), Q2"
+    assert join_labels(["Q1(b)", "Q1(c)", "Q3(a)"]) == "Q1(b, c), Q3(a)"
+    assert join_labels(["Q1(a)", "Q1(c)"]) == "Q1(a), Q1(c)"  # not adjacent: kept apart
+
+
+def test_page_counts_name_where_each_section_starts() -> None:
+    from mlsplab.report.build import section_pages
+    from mlsplab.report.document import Document
+    from mlsplab.report.pdf import PdfPages
+
+    doc = Document("t", blocks=[Heading("Overview", 1, anchor="overview"),
+                                Heading("Q2", 1, anchor="q2"), Heading("minor", 2)])
+    pages = PdfPages(5, 3, 2, {"overview": 1, "q2": 3, "minor": 3})
+    assert section_pages(doc, pages) == "overview p1, q2 p3"

@@ -19,7 +19,16 @@ from pathlib import Path
 from mlsplab.experiments import registry
 from mlsplab.report.compare import comparison_blocks
 from mlsplab.report.context import context_blocks
-from mlsplab.report.document import Block, Bullets, Document, Heading, Math, Paragraph, Table
+from mlsplab.report.document import (
+    Block,
+    Bullets,
+    Document,
+    Heading,
+    Math,
+    Paragraph,
+    Settings,
+    Table,
+)
 from mlsplab.report.mathsvg import MathError, math_sources, typeset
 from mlsplab.report.overview import overview_blocks, status_blocks
 from mlsplab.report.parts import build_part, part_appendix, part_section
@@ -50,6 +59,8 @@ def _texts(block: Block) -> list[str]:
         return list(block.items)
     if isinstance(block, Table):
         return [block.caption, *block.header, *(str(c) for row in block.rows for c in row)]
+    if isinstance(block, Settings):
+        return [block.title, *(str(x) for row in block.rows for x in row)]
     return [getattr(block, "caption", "")]
 
 

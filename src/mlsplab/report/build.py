@@ -14,8 +14,9 @@ from pathlib import Path
 from mlsplab.errors import MlsplabError
 from mlsplab.report.assemble import build_document
 from mlsplab.report.compare import load_reference
-from mlsplab.report.html import render_html
-from mlsplab.report.pdf import render_pdf
+from mlsplab.report.document import Document, Heading
+from mlsplab.report.html import render_html, slug
+from mlsplab.report.pdf import PdfPages, render_pdf
 from mlsplab.report.results import load_results
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,17 @@ def build_report(out: str | Path, *, compare: str | Path | None = None) -> dict[
         pages = render_pdf(html, paths["pdf"])
     except MlsplabError as e:
         raise MlsplabError(f"{e} (the HTML report {paths['html']} was written)") from e
-    log.info("report: %s; %s: %d pages (main body %d, appendix %d)", paths["html"],
-             paths["pdf"], pages.total, pages.main_body, pages.appendix)
+    log.info("report: %s; %s: %d pages (main body %d, appendix %d); %s", paths["html"],
+             paths["pdf"], pages.total, pages.main_body, pages.appendix,
+             section_pages(doc, pages))
     return paths
+
+
+def section_pages(doc: Document, pages: PdfPages) -> str:
+    """Where each top-level section of the main body starts, e.g. ``'overview p1, q1a p3'``."""
+    anchors = [b.anchor or slug(b.text) for b in doc.blocks
+               if isinstance(b, Heading) and b.level == 1]
+    return ", ".join(f"{a} p{pages.anchors[a]}" for a in anchors if a in pages.anchors)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

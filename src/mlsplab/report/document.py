@@ -57,7 +57,15 @@ class Math:
     caption: str = ""
 
 
-Block = Heading | Paragraph | Bullets | Table | Figure | Math
+@dataclass
+class Settings:
+    """Settings as run, set compactly as one run-in paragraph (``name`` value; ...)."""
+
+    rows: list[tuple[str, str]]
+    title: str = "Settings as run."
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure | Math | Settings
 
 
 @dataclass

@@ -22,6 +22,7 @@ from mlsplab.report.document import (
     Heading,
     Math,
     Paragraph,
+    Settings,
     Table,
 )
 from mlsplab.report.mathsvg import FONT_PT, MathError, split_inline, typeset
@@ -39,10 +40,11 @@ _CSS = """
                   color: #555; }
   @bottom-left { content: string(doctitle); font-size: 9pt; color: #555; } }
 html { font-family: "STIX Two Text", STIXGeneral, "Times New Roman", "DejaVu Serif", serif;
-       color: #1a1a1a; line-height: 1.35; }
-body { font-size: 10.5pt; counter-reset: table figure; }
-@media screen { body { max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
-                       font-size: 17px; } }
+       color: #1a1a1a; line-height: 1.3; }
+body { font-size: 10pt; counter-reset: table figure; }
+@media screen { body { max-width: 48rem; margin: 2rem auto; padding: 0 1rem;
+                       font-size: 17px; }
+                table, p.tcaption, figcaption, p.note { font-size: 14px; } }
 .title { font-size: 20pt; font-weight: bold; margin: 0 0 .2em; string-set: doctitle content(); }
 .subtitle { color: #555; margin-top: 0; font-size: 9.5pt; }
 h1, h2, h3, h4 { font-family: inherit; color: #1f3347; break-after: avoid;
@@ -54,6 +56,8 @@ h3, h4 { font-size: 11pt; margin: .9em 0 .3em; }
 p { margin: .45em 0; orphans: 2; widows: 2; }
 p.question { font-style: italic; color: #333; border-left: 3px solid #9ab; padding-left: .6em; }
 p.note { color: #444; font-size: 9.5pt; }
+p.settings { font-size: 9.5pt; color: #222; background: #f4f6f8; padding: .3em .6em; }
+p.settings span.key { font-style: italic; color: #1f3347; }
 p.warning { background: #fff4e5; border-left: 4px solid #e69500; padding: .3em .6em; }
 div.banner { background: #b00020; color: #fff; font-weight: bold; padding: .35em .8em;
              text-align: center; margin: .5em 0 1em; }
@@ -65,6 +69,7 @@ p.tcaption { counter-increment: table; }
 p.tcaption::before { content: "Table " counter(table) ". "; font-weight: bold; }
 th, td { border: 0.5pt solid #aab; padding: .2em .45em; text-align: left; vertical-align: top; }
 td.num { text-align: right; white-space: nowrap; }
+td code { word-break: break-all; }  /* long hashes break anywhere instead of widening */
 th { background: #e9eef3; } tr:nth-child(even) td { background: #f7f9fb; }
 thead { display: table-header-group; } tr { break-inside: avoid; }
 figure { margin: .8em 0 1em; break-inside: avoid; }
@@ -185,6 +190,9 @@ def render_block(block: Block) -> str:
         return _figure(block)
     if isinstance(block, Math):
         return _equation(block)
+    if isinstance(block, Settings):
+        rows = "; ".join(f'<span class="key">{rich(k)}</span> {rich(v)}' for k, v in block.rows)
+        return f'<p class="settings"><b>{rich(block.title)}</b> {rows}.</p>'
     raise TypeError(f"not a report block: {block!r}")
 
 

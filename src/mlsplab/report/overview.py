@@ -3,8 +3,10 @@ settings as run, the deviations), each statement once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+from mlsplab.experiments import registry
 from mlsplab.report.document import Block, Bullets, Heading, Paragraph, Table
 from mlsplab.report.parts import PartOutcome, short_label
 from mlsplab.report.results import Results, is_quick, part_command
@@ -34,9 +36,11 @@ def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
     items += [f"{short_label(o.part)}: section not built ({o.error})." for o in broken]
     items += results.problems
     quick = [i for i, d in results.docs.items() if is_quick(d)]
-    if quick and len(quick) < len(results.docs):
-        items.append(f"Made in quick mode: {', '.join(quick)}; the other results ran at full "
-                     "settings.")
+    full = [i for i in results.docs if i not in quick]
+    if quick and full:  # a mixed folder: name the smaller group
+        items.append(f"Quick mode: {len(quick)} of {len(results.docs)} results; "
+                     + (f"not marked quick: {', '.join(full)}." if len(full) <= len(quick)
+                        else f"marked quick: {', '.join(quick)}."))
     if results.unknown:
         items.append(f"Not read (unknown to this version): {', '.join(results.unknown)}.")
     if items:
@@ -54,6 +58,35 @@ def once_with_owners(pairs: Iterable[tuple[object, str]]) -> dict[object, list[s
     return owners
 
 
+_SUBPART = re.compile(r"^(Q\d+)\(([a-z]+)\)$")  # "Q1(b)" -> ("Q1", "b")
+
+
+def join_labels(labels: list[str]) -> str:
+    """Part labels in one cell, runs of sub-parts of one question merged in registry order:
+    ``["Q1(b)", "Q1(c)", "Q1(d)", "Q2"]`` -> ``"Q1(b\u2013d), Q2"``."""
+    rank = {short_label(p): i for i, p in enumerate(registry.PARTS)}
+    runs: list[tuple[str, list[str], int]] = []  # (question or label, sub-parts, last rank)
+    for label in sorted(labels, key=lambda x: rank.get(x, len(rank))):
+        match = _SUBPART.match(label)
+        position = rank.get(label, -10)
+        if match and runs and runs[-1][0] == match.group(1) and runs[-1][2] == position - 1:
+            runs[-1][1].append(match.group(2))
+            runs[-1] = (runs[-1][0], runs[-1][1], position)
+        elif match:
+            runs.append((match.group(1), [match.group(2)], position))
+        else:
+            runs.append((label, [], position))
+    out = []
+    for question, subs, _ in runs:
+        if not subs:
+            out.append(question)
+        elif len(subs) > 2:
+            out.append(f"{question}({subs[0]}\u2013{subs[-1]})")
+        else:
+            out.append(f"{question}({', '.join(subs)})")
+    return ", ".join(out)
+
+
 def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
     """The answers table, the settings table and the deviations table."""
     answers = [[short_label(o.part), o.report.overview if o.report and o.report.overview
@@ -67,7 +100,7 @@ def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
                                 for o in built for k, v in o.report.settings)
     if settings:
         blocks.append(Table(["setting", "value as run", "parts"],
-                            [[k, v, ", ".join(labels)]
+                            [[k, v, join_labels(labels)]
                              for (k, v), labels in settings.items()],  # type: ignore[misc]
                             caption="Settings as run, each stated once with the parts it "
                                     "applies to."))
@@ -75,7 +108,7 @@ def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
                                   for o in built for d in o.report.deviations)
     if deviations:
         blocks.append(Table(["deviation from the assignment", "applies to"],
-                            [[str(d), ", ".join(labels)] for d, labels in deviations.items()],
+                            [[str(d), join_labels(labels)] for d, labels in deviations.items()],
                             caption="Deviations from the assignment's settings, each once."))
     elif built:
         blocks.append(Paragraph("No part states a deviation from the assignment's settings."))

@@ -17,7 +17,7 @@ from pathlib import Path
 from mlsplab.experiments import registry
 from mlsplab.experiments.registry import Part
 from mlsplab.formatting import percent
-from mlsplab.report.document import Block, Heading, Paragraph, PartReport, Table
+from mlsplab.report.document import Block, Heading, Paragraph, PartReport, Settings, Table
 from mlsplab.report.results import Results, part_command, reproduce_command, steps_of
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,8 @@ def part_section(outcome: PartOutcome, results: Results) -> list[Block]:
     if report is not None:
         blocks += _demoted(report.answer) + _demoted(report.evidence)
         if report.settings:
-            blocks.append(Table(["setting", "value as run"],
-                                [[str(k), str(v)] for k, v in report.settings],
-                                caption=f"Settings as run, {short_label(part)}."))
+            blocks.append(Settings([(str(k), str(v)) for k, v in report.settings],
+                                   f"Settings as run, {short_label(part)}:"))
         if report.deviations:
             n = len(dict.fromkeys(report.deviations))
             blocks.append(Paragraph(f"{n} deviation{'s' if n > 1 else ''} from the assignment "

@@ -10,7 +10,7 @@ looks the same on any machine that has the project installed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -42,6 +42,7 @@ class PdfPages:
     total: int
     main_body: int  # pages before the appendix
     appendix: int
+    anchors: dict[str, int] = field(default_factory=dict)  # anchor -> first page (1-based)
 
 
 def font_css() -> str:
@@ -84,8 +85,11 @@ def render_pdf(html: str, path: Path, *, base_url: str | Path | None = None) -> 
     css = weasyprint.CSS(string=font_css(), font_config=fonts)
     document = weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None
                                ).render(stylesheets=[css], font_config=fonts)
+    anchors: dict[str, int] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            anchors.setdefault(anchor, number)
     total = len(document.pages)
-    main = next((i for i, page in enumerate(document.pages)
-                 if APPENDIX_ANCHOR in page.anchors), total)
+    main = anchors.get(APPENDIX_ANCHOR, total + 1) - 1
     atomic_write(path, lambda tmp: document.write_pdf(tmp))
-    return PdfPages(total, main, total - main)
+    return PdfPages(total, main, total - main, anchors)

@@ -103,7 +103,7 @@ def checksum_rows(results: Results) -> list[list[str]]:
         key = (names.get(sha, name), sha)
         if exp_id not in table.setdefault(key, []):
             table[key].append(exp_id)
-    return [[name, sha, ", ".join(ids)] for (name, sha), ids in sorted(table.items())]
+    return [[name, f"`{sha}`", ", ".join(ids)] for (name, sha), ids in sorted(table.items())]
 
 
 def data_source_blocks(results: Results) -> list[Block]:
