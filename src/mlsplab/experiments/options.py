@@ -9,14 +9,17 @@ and what reached it is recorded in that experiment's ``metrics.json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlsplab.errors import MlsplabError
 
 if TYPE_CHECKING:  # executors import torch-free code only, but keep the CLI import light
     from mlsplab.executors import Executor
 
 DEFAULT_OUT = Path("runs")
+C = TypeVar("C")
 
 
 @dataclass
@@ -36,3 +39,23 @@ class RunOptions:
     pretrained: Path | None = None  # word vectors to load instead of pretraining word2vec
     deadline: float | None = None  # time.time() at which training stops cleanly (checkpointed)
     executor: Executor | None = field(default=None, repr=False)  # None: serial, in process
+
+
+def build_config(cls: type[C], name: str, base: dict[str, Any], params: dict[str, Any]) -> C:
+    """``cls(**base, **params)`` for a dataclass config, refusing settings it does not have.
+
+    ``base`` holds what the run's options give (``seed``, ``quick``, ...), ``params`` the
+    experiment's own settings (a step's params or a subcommand's flags), which win.
+    """
+    names = {f.name for f in fields(cls) if f.init}  # type: ignore[arg-type]
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise MlsplabError(f"{name}: unknown setting(s) {unknown}; expected any of "
+                           f"{sorted(names)}")
+    return cls(**{**base, **params})
+
+
+def config_from_record(cls: type[C], record: dict[str, Any]) -> C:
+    """The config stored in a metrics.json ``config`` (fields it does not know are ignored)."""
+    names = {f.name for f in fields(cls) if f.init}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in record.items() if k in names})

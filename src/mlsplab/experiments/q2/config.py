@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.analysis.tdnn_arch import DEFAULT_CONTEXTS, Contexts, TDNNConfig, receptive_field
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.options import build_config, config_from_record
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
@@ -55,17 +56,13 @@ class Q2Config:
     def from_options(cls, options: RunOptions, **params: Any) -> Q2Config:
         """The config of a run: ``seed`` and ``quick`` from the options, the rest from
         ``params`` (the architecture flags of ``mlsplab tdnn``) or the defaults."""
-        names = {f.name for f in fields(cls) if f.init}
-        unknown = sorted(set(params) - names)
-        if unknown:
-            raise MlsplabError(f"q2: unknown setting(s) {unknown}; expected any of {sorted(names)}")
-        return cls(**{"seed": options.seed, "quick": options.quick, **params})
+        return build_config(cls, "q2", {"seed": options.seed, "quick": options.quick},
+                            params)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Q2Config:
         """The config stored in a metrics.json (``record()``'s output)."""
-        names = {f.name for f in fields(cls) if f.init}
-        return cls(**{k: v for k, v in record.items() if k in names})
+        return config_from_record(cls, record)
 
     def net(self) -> TDNNConfig:
         """The architecture as a :class:`TDNNConfig`."""

@@ -6,10 +6,11 @@ The ESC-10 CNN's sizes are not repeated here: they come from
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.options import build_config, config_from_record
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
@@ -50,17 +51,13 @@ class Q4Config:
     def from_options(cls, options: RunOptions, **params: Any) -> Q4Config:
         """The config of a run: ``seed`` and ``quick`` from the options, the rest from
         ``params`` or the defaults."""
-        names = {f.name for f in fields(cls) if f.init}
-        unknown = sorted(set(params) - names)
-        if unknown:
-            raise MlsplabError(f"q4: unknown setting(s) {unknown}; expected any of {sorted(names)}")
-        return cls(**{"seed": options.seed, "quick": options.quick, **params})
+        return build_config(cls, "q4", {"seed": options.seed, "quick": options.quick},
+                            params)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Q4Config:
         """The config stored in a metrics.json (``record()``'s output, plus ``esc_cnn``)."""
-        names = {f.name for f in fields(cls) if f.init}
-        return cls(**{k: v for k, v in record.items() if k in names})
+        return config_from_record(cls, record)
 
     def record(self) -> dict[str, Any]:
         """JSON-able form stored as ``config`` in metrics.json (lists instead of tuples)."""
