@@ -14,8 +14,15 @@ from mlsplab.errors import MlsplabError
 from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q3 import run as q3run
-from mlsplab.experiments.q3.config import (ENSEMBLE_ID, GROUPS, HEADLINE_METHODS, MODELS_DIR,
-                                           SINGLE, STEP_IDS, Q3Config)
+from mlsplab.experiments.q3.config import (
+    ENSEMBLE_ID,
+    GROUPS,
+    HEADLINE_METHODS,
+    MODELS_DIR,
+    SINGLE,
+    STEP_IDS,
+    Q3Config,
+)
 from mlsplab.experiments.q3.ensemble import method_candidates, select_headline
 from mlsplab.experiments.registry import step
 from mlsplab.io import read_json

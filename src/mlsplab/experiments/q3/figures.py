@@ -47,7 +47,7 @@ def loss_curves(path: Path, docs: dict[str, dict[str, Any]]) -> Path:
 def confusion(path: Path, matrix: list[list[int]], names: list[str], *, label: str) -> Path:
     """A confusion matrix with its counts (rows: true class, columns: predicted)."""
     cm = np.asarray(matrix)
-    fig, ax = new_figure(0.75 * TEXT_WIDTH_IN, 0.68 * TEXT_WIDTH_IN)
+    fig, ax = new_figure(0.7 * TEXT_WIDTH_IN, 0.62 * TEXT_WIDTH_IN)
     im = ax.imshow(cm, cmap="Blues")
     ax.grid(False)
     ax.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=45,
@@ -59,7 +59,9 @@ def confusion(path: Path, matrix: list[list[int]], names: list[str], *, label: s
                     color="white" if v > cm.max() / 2 else "black")
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    fig.colorbar(im, ax=ax, label=label, shrink=0.8)
+    from matplotlib.ticker import MaxNLocator
+
+    fig.colorbar(im, ax=ax, label=label, shrink=0.8, ticks=MaxNLocator(integer=True))
     return save_figure(fig, path)
 
 

@@ -190,7 +190,9 @@ def beyond_ensemble_metrics(trained: Trained, seeds: tuple[int, ...], weight_cv_
 def _member_histories(members: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Every member training's history (one list per member and seed), labelled."""
     runs = [(name, r) for name, rs in members.items() for r in rs]
-    return {"histories": [r["history"] for _, r in runs],
+    return {"member_models": {name: [f"{r['name']}/model.pt" for r in rs]
+                              for name, rs in members.items()},
+            "histories": [r["history"] for _, r in runs],
             "history_runs": [f"{name} seed {r['seed']}" for name, r in runs],
             "epochs_completed": [r["epochs_completed"] for _, r in runs],
             "hosts": sorted({r["host"] for _, r in runs})}

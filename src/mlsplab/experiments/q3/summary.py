@@ -271,13 +271,14 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
         Figure(fig, "Q3(b): training (left) and validation (right) cross-entropy per epoch with "
                     "no norm, LayerNorm and BatchNorm (Adam), mean over seeds, range shaded."),
         scores_table(docs, "Q3(b): accuracy per normalization, mean ± std over seeds.")]
+    appendix = _appendix(docs, out, "Q3(b)")
     if "q3b-batchnorm" in docs:
         d = docs["q3b-batchnorm"]
         path = figures.confusion(fig_dir / "q3b_confusion.svg", d["confusion_matrix"],
                                  d["class_names"], label="test clips, summed over seeds")
-        evidence.append(Figure(path, "Adam/BatchNorm: test confusion matrix at the lowest-"
-                                     "validation-loss epoch, summed over the seeds (rows true "
-                                     "class, columns predicted).", 0.75))
+        appendix.insert(0, Figure(path, "Adam/BatchNorm: test confusion matrix at the lowest-"
+                                        "validation-loss epoch, summed over the seeds (rows "
+                                        "true class, columns predicted).", 0.7))
     placement = ("LayerNorm or BatchNorm1d at the flattened conv output and at the inputs of "
                  "the second FC-128 layer and the output layer")
     settings = [("normalization", placement),
@@ -285,7 +286,7 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     top = max(docs, key=lambda i: docs[i]["test_accuracy"])
     others = ", ".join(f"{label_of(docs[i])} {fmt_acc(docs[i])}" for i in docs if i != top)
     overview = f"{label_of(docs[top])} {fmt_acc(docs[top])} test; {others}"
-    return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(b)"), overview,
+    return PartReport(answer, evidence, settings, appendix, overview,
                       status_of(docs, GROUPS["q3b"]), deviations(docs))
 
 

@@ -1,0 +1,176 @@
+"""``mlsplab classify FILE...``: the ten ESC-10 classes of your own sounds.
+
+Each file (WAV, FLAC, OGG: any sample rate, channels or length) is made into what the models
+were trained on exactly as the data loader does it (:func:`mlsplab.data.esc50.decode_audio`:
+resampled to 44.1 kHz, averaged to mono, zero-padded or cropped to 5 s, each with a warning),
+then turned into the same log-mel features, standardised with the training folds' statistics
+stored in the model file. Two classifiers of a results folder answer:
+
+* the assignment's Adam/BatchNorm CNN (``q3b-batchnorm``), the seed with the highest
+  validation accuracy;
+* Q3(c)'s headline ensemble (the combination chosen on validation) of the seed whose headline
+  has the highest out-of-fold validation accuracy, with that seed's fitted weights.
+
+Every model file loads with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlsplab.data.esc50 import decode_audio
+from mlsplab.errors import MlsplabError
+from mlsplab.experiments.q3.config import ENSEMBLE_ID, MODELS_DIR
+from mlsplab.experiments.q3.train import load_model
+from mlsplab.features.logmel import LogMelParams, log_mel_spectrogram
+from mlsplab.io import read_json
+
+log = logging.getLogger(__name__)
+
+SINGLE_ID = "q3b-batchnorm"  # the assignment's Adam/BatchNorm CNN
+FIX_AUDIO = "pass a WAV, FLAC or OGG audio file"
+METHOD_NAMES = {"average": "posterior averaging", "optimal-weights": "optimal linear weights",
+                "least-squares": "least-squares weights"}
+
+
+@dataclass
+class Classifier:
+    """Models whose posteriors are combined with ``weights`` (one model: weight 1)."""
+
+    name: str  # what the output calls it
+    models: list[torch.nn.Module]
+    infos: list[dict[str, Any]]  # each model file's class names, feature params, mean/std
+    weights: list[float]
+
+    def posteriors(self, waveform: np.ndarray) -> np.ndarray:
+        """Class posteriors of one waveform, shape (n_classes,)."""
+        total = 0.0
+        for model, info, w in zip(self.models, self.infos, self.weights):
+            total = total + w * _posterior(model, info, waveform)
+        return np.asarray(total)
+
+
+def _posterior(model: torch.nn.Module, info: dict[str, Any], waveform: np.ndarray
+               ) -> np.ndarray:
+    p = LogMelParams(**info["feature_params"])
+    feats = log_mel_spectrogram(y=waveform, sr=p.sr, n_fft=p.n_fft, win_length=p.win_length,
+                                hop_length=p.hop_length, n_mels=p.n_mels, fmin=p.fmin,
+                                fmax=p.fmax, n_frames=p.n_frames, amin=p.amin)  # (F, T)
+    x = (torch.from_numpy(feats) - info["mean"]) / info["std"]  # (F, T), training statistics
+    with torch.no_grad():
+        logits = model(x[None, None].float())  # (1, 1, F, T) -> (1, n_classes)
+    return torch.softmax(logits, dim=1)[0].numpy()
+
+
+def _train_command(out: Path) -> str:
+    return f"`mlsplab esc10 --out {out}` (or `mlsplab reproduce --only q3 --out {out}`)"
+
+
+def _metrics(out: Path, exp_id: str) -> dict[str, Any]:
+    path = out / exp_id / "metrics.json"
+    if not path.exists():
+        raise MlsplabError(f"--out {out}: no trained ESC-10 models ({path} is missing); train "
+                           f"them with {_train_command(out)}")
+    return read_json(path)
+
+
+def _load(out: Path, relative: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    path = out / MODELS_DIR / relative
+    if not path.exists():
+        raise MlsplabError(f"{path}: model file missing (deleted, or an older results folder); "
+                           f"train it again with {_train_command(out)}")
+    return load_model(path)
+
+
+def adam_batchnorm(out: Path) -> Classifier:
+    """The Adam/BatchNorm CNN of the seed with the highest validation accuracy."""
+    doc = _metrics(out, SINGLE_ID)
+    i = int(np.argmax(doc["val_accuracy_per_seed"]))
+    model, info = _load(out, doc["models"][i])
+    return Classifier(f"Adam/BatchNorm (seed {doc['seeds'][i]}, the best validation accuracy "
+                      f"of {len(doc['seeds'])} seeds)", [model], [info], [1.0])
+
+
+def headline_ensemble(out: Path) -> Classifier:
+    """Q3(c)'s headline ensemble of the seed whose headline validates best out of fold."""
+    doc = _metrics(out, ENSEMBLE_ID)
+    head = doc["headline_method"]
+    entry = doc["methods"][head]
+    i = int(np.argmax(entry["val_accuracy_oof_per_seed"]))
+    loaded = [_load(out, doc["member_models"][name][i]) for name in doc["members"]]
+    return Classifier(f"ensemble, {METHOD_NAMES.get(head, head)} of "
+                      f"{', '.join(doc['members'])} (seed {doc['seeds'][i]})",
+                      [m for m, _ in loaded], [info for _, info in loaded],
+                      list(entry["weights_per_seed"][i]))
+
+
+def read_audio(path: Path, params: LogMelParams) -> np.ndarray:
+    """A file as the loader would make it: mono, ``params.sr`` Hz, ``clip_seconds`` long.
+
+    Raises
+    ------
+    MlsplabError
+        If the file is missing, a folder, empty or not decodable audio.
+    """
+    if not path.exists():
+        raise MlsplabError(f"{path}: no such file; {FIX_AUDIO}")
+    if path.is_dir():
+        raise MlsplabError(f"{path}: is a folder; {FIX_AUDIO}")
+    data = path.read_bytes()
+    if not data:
+        raise MlsplabError(f"{path}: empty file; {FIX_AUDIO}")
+    return decode_audio(data, name=str(path), sr=params.sr,
+                        n_samples=round(params.clip_seconds * params.sr), fix=FIX_AUDIO)
+
+
+def top_classes(probs: np.ndarray, names: list[str], k: int) -> list[tuple[str, float]]:
+    """The ``k`` most probable classes with their probabilities, most probable first."""
+    order = np.argsort(-probs, kind="stable")[:k]
+    return [(names[i], float(probs[i])) for i in order]
+
+
+def classify(files: list[Path], out: Path, k: int = 3) -> list[dict[str, Any]]:
+    """Top-``k`` classes of each file from each classifier of the results folder ``out``.
+
+    Returns
+    -------
+    list of dict
+        Per file: ``file`` and ``results``, a list of ``(classifier name, [(class, p), ...])``.
+    """
+    if k < 1:
+        raise MlsplabError(f"--top={k} must be >= 1")
+    classifiers = [adam_batchnorm(out), headline_ensemble(out)]
+    info = classifiers[0].infos[0]
+    params = LogMelParams(**info["feature_params"])
+    names = list(info["class_names"])
+    waveforms = [read_audio(Path(f), params) for f in files]  # all errors before any output
+    return [{"file": str(f), "results": [(c.name, top_classes(c.posteriors(y), names, k))
+                                         for c in classifiers]}
+            for f, y in zip(files, waveforms)]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``mlsplab classify``."""
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                        help="audio files: WAV, FLAC or OGG, any sample rate, channels and "
+                             "length (made mono, 44.1 kHz and 5 s, with a warning)")
+    parser.add_argument("--out", type=Path, default=Path("runs"),
+                        help="results folder holding the trained ESC-10 models")
+    parser.add_argument("--top", type=int, default=3, help="classes shown per classifier")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print the top classes of every file."""
+    for item in classify(args.files, args.out, args.top):
+        print(item["file"])
+        for name, top in item["results"]:
+            shown = ", ".join(f"{c.replace('_', ' ')} {100 * p:.1f} %" for c, p in top)
+            print(f"  {name}: {shown}")
+    return 0
