@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 from synth_esc import ESC10, HEADER, csv_text, esc_rows, synth_wave, wav_bytes, write_esc_zip
 
-from mlsplab.data.esc50 import (ESC_META_MEMBER, N_SAMPLES, SAMPLE_RATE, class_names,
-                                decode_audio, iter_audio, parse_metadata, read_metadata,
-                                split_clips)
+from mlsplab.data.esc50 import (
+    ESC_META_MEMBER,
+    N_SAMPLES,
+    SAMPLE_RATE,
+    class_names,
+    decode_audio,
+    iter_audio,
+    parse_metadata,
+    read_metadata,
+    split_clips,
+)
 from mlsplab.data.files import REPO_ROOT
 from mlsplab.errors import MlsplabError
 
@@ -115,5 +123,17 @@ def test_real_metadata_folds() -> None:
     split = split_clips(clips)
     assert len(clips) == 400 and len(class_names(clips)) == 10
     assert [len(split[k]) for k in ("train", "val", "test")] == [240, 80, 80]
-    (clip, y), = list(iter_audio(REAL_ZIP, clips[:1]))
+    ((_, y),) = list(iter_audio(REAL_ZIP, clips[:1]))
     assert y.shape == (N_SAMPLES,) and y.dtype == np.float32 and np.abs(y).max() <= 1.0
+
+
+def test_source_recording_columns_are_kept() -> None:
+    clips = parse_metadata(csv_text(esc_rows()))
+    assert clips[0].src_file == "100000" and clips[0].take == "A"
+
+
+def test_decode_error_says_the_callers_fix() -> None:
+    with pytest.raises(MlsplabError, match=r"x\.ogg: unreadable or corrupt audio.*; pass a WAV"):
+        decode_audio(b"not audio", name="x.ogg", fix="pass a WAV")
+    with pytest.raises(MlsplabError, match="valid WAV from the ESC-50 archive"):
+        decode_audio(b"not audio", name="y.wav")

@@ -51,3 +51,18 @@ def test_pool_then_relu_equals_the_assignments_relu_then_pool() -> None:
 def test_small_input_is_refused() -> None:
     with pytest.raises(MlsplabError, match="too small"):
         conv_output_shape(EscCnnConfig(n_mels=8, n_frames=8))
+
+
+def test_conv_layer_shapes_for_cost_tables() -> None:
+    from mlsplab.models.esc_cnn import conv_layers
+
+    first, second = conv_layers(EscCnnConfig())
+    assert (first.in_channels, first.out_channels, first.kernel) == (1, 16, 3)
+    assert (first.input_hw, first.conv_hw, first.pooled_hw) == ((128, 500), (126, 498),
+                                                                (42, 166))
+    assert (second.in_channels, second.input_hw, second.conv_hw, second.pooled_hw) == (
+        16, (42, 166), (40, 164), (13, 54))
+    model = EscCnn(EscCnnConfig())
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [
+        (s.in_channels, s.out_channels) for s in (first, second)]

@@ -156,6 +156,8 @@ def test_seed_flag_sets_the_seeds_and_quick_one_seed() -> None:
         Q3Config.from_options(RunOptions(seeds=0))
     with pytest.raises(MlsplabError, match="--epochs=0"):
         Q3Config.from_options(RunOptions(), epochs=0)
+    with pytest.raises(MlsplabError, match=r"q3: unknown setting\(s\) \['epoch'\]"):
+        Q3Config.from_options(RunOptions(), epoch=3)
 
 
 def test_same_seed_same_numbers_and_device_reaches_training(

@@ -10,7 +10,7 @@ and docs/esc10.md): SGD, the slowest learner, and Adam, one seed each, to 80 epo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
@@ -202,11 +202,13 @@ class Q3Config:
     def from_options(cls, options: RunOptions, **params: Any) -> Q3Config:
         """The config of a run: ``--seed``/``--seeds``, ``--quick``, ``--device``; ``params``
         override any field (``epochs=60``)."""
+        from mlsplab.experiments.options import build_config
+
         quick = options.quick
-        config = cls(seeds=_check_seeds(options.seed, 1 if quick else options.seeds),
-                     epochs=QUICK_EPOCHS if quick else EPOCHS, quick=quick,
-                     device=options.device)
-        config = replace(config, **params)
+        base = {"seeds": _check_seeds(options.seed, 1 if quick else options.seeds),
+                "epochs": QUICK_EPOCHS if quick else EPOCHS, "quick": quick,
+                "device": options.device}
+        config = build_config(cls, "q3", base, params)
         _check_epochs(config.epochs)
         return config
 
@@ -233,9 +235,11 @@ class CrossValidationConfig:
     @classmethod
     def from_options(cls, options: RunOptions, **params: Any) -> CrossValidationConfig:
         """The config of a run (``--seed``, ``--quick``, ``--device``); ``params`` override."""
-        config = cls(seed=options.seed, epochs=QUICK_EPOCHS if options.quick else EPOCHS,
-                     quick=options.quick, device=options.device)
-        config = replace(config, **params)
+        from mlsplab.experiments.options import build_config
+
+        base = {"seed": options.seed, "epochs": QUICK_EPOCHS if options.quick else EPOCHS,
+                "quick": options.quick, "device": options.device}
+        config = build_config(cls, "q3x-cv", base, params)
         _check_epochs(config.epochs)
         return config
 
