@@ -181,3 +181,11 @@ def test_another_process_joins_with_address(ray_executor) -> None:
                          timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == where()
+
+
+def test_task_larger_than_any_machine_is_refused(ray_executor) -> None:
+    with pytest.raises(MlsplabError, match="task big needs 3 CPU.* has 2 and 0"):
+        ray_executor.map([Task("small", slow_square, {"x": 1}), Task("big", slow_square,
+                                                                      {"x": 2}, cpus=3)])
+    with pytest.raises(MlsplabError, match="task gpu needs .*--device cpu"):
+        ray_executor.map([Task("gpu", slow_square, {"x": 1}, gpus=1.0)])

@@ -182,6 +182,7 @@ class RayExecutor:
         ray = import_ray()
         if not ray.is_initialized():  # unpickled in another process, or after close()
             self._init()
+        _check_fits(tasks, ray)
         remote = ray.remote(run_with_threads)
         cwd = os.getcwd()
         refs = [remote.options(num_cpus=task.cpus, num_gpus=task.gpus, name=task.name,
@@ -242,6 +243,20 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
         raise MlsplabError(f"--address {address}: no Ray head answers there ({e}); start one "
                            f"with `ray start --head --port {port}` on {host}, or pass the address "
                            "that `ray start --head` printed") from e
+
+
+def _check_fits(tasks: list[Task], ray: Any) -> None:
+    """Refuse a task that no machine of the cluster can hold (Ray would wait for it forever)."""
+    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    most_cpus = max((node.get("CPU", 0.0) for node in nodes), default=0.0)
+    most_gpus = max((node.get("GPU", 0.0) for node in nodes), default=0.0)
+    for task in tasks:
+        if task.cpus > most_cpus or task.gpus > most_gpus:
+            raise MlsplabError(
+                f"--executor ray: task {task.name} needs {task.cpus} CPU(s) and {task.gpus} "
+                f"GPU(s), but the largest machine of the Ray cluster has {most_cpus:g} and "
+                f"{most_gpus:g}; add a machine that has them (`ray start --address ...`)"
+                + (", or train on the CPU (--device cpu)" if task.gpus > most_gpus else ""))
 
 
 def _describe(name: str, error: Exception, ray: Any) -> str:
