@@ -305,3 +305,17 @@ def test_page_counts_name_where_each_section_starts() -> None:
                                 Heading("Q2", 1, anchor="q2"), Heading("minor", 2)])
     pages = PdfPages(5, 3, 2, {"overview": 1, "q2": 3, "minor": 3})
     assert section_pages(doc, pages) == "overview p1, q2 p3"
+
+
+def test_checksums_are_collected_from_provenance_records_and_sha256_fields(
+        tmp_path: Path) -> None:
+    from mlsplab.report.results import Results
+    from mlsplab.report.sources import checksum_rows
+
+    results = Results(tmp_path, docs={
+        "a": {"data": {"path": "/d/IMDB_Dataset.csv.zip", "sha256": "11"}},
+        "b": {"imdb_sha256": "11", "cache": {"zip_sha256": "22"}},
+        "c": {"runs": [{"data": {"path": "/other/IMDB_Dataset.csv.zip", "sha256": "33"}}]}})
+    assert checksum_rows(results) == [["IMDB_Dataset.csv.zip", "`11`", "a, b"],
+                                      ["IMDB_Dataset.csv.zip", "`33`", "c"],
+                                      ["recorded as zip_sha256", "`22`", "b"]]

@@ -46,10 +46,9 @@ def _number(doc: dict[str, Any] | None, key: str) -> float | None:
 
 
 def _label(exp_id: str) -> str:
-    try:
-        return short_label(registry.part(registry.step_of(exp_id).part))
-    except KeyError:
-        return "\u2014"
+    """The first part (assignment order) that reads ``exp_id``."""
+    part = next((p for p in registry.PARTS if exp_id in p.experiment_ids), None)
+    return short_label(part) if part else "\u2014"
 
 
 def _versus_spread(diff: float, std_this: float | None, std_ref: float | None) -> str:

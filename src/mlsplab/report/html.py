@@ -29,13 +29,12 @@ from mlsplab.report.mathsvg import FONT_PT, MathError, split_inline, typeset
 
 log = logging.getLogger(__name__)
 
-TEXT_WIDTH_MM = 160  # A4 210 mm minus 2 x 25 mm margins: the 6.3 in figures are drawn for
 _NUMERIC = re.compile(r"^[\s\d.,:%+\-\u2212\u00b1\u00d7()/e]*\d[\s\d.,:%+\-\u2212\u00b1\u00d7()/e]*$")
 _MIME = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
          ".jpeg": "image/jpeg"}
 
 _CSS = """
-@page { size: A4; margin: 20mm 25mm 20mm 25mm;
+@page { size: A4; margin: 20mm 25mm 20mm 25mm;  /* text 160 mm wide: figures are 6.3 in */
   @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 9pt;
                   color: #555; }
   @bottom-left { content: string(doctitle); font-size: 9pt; color: #555; } }
@@ -78,7 +77,7 @@ figcaption { font-size: 9pt; color: #333; margin-top: .3em; counter-increment: f
 figcaption::before { content: "Figure " counter(figure) ". "; font-weight: bold; }
 div.equation { margin: .6em 0; text-align: center; break-inside: avoid; font-size: 1.1em; }
 div.equation img { display: block; margin: .15em auto; }
-div.equation p.eqcaption { font-size: 9pt; color: #444; margin: .1em 0 0; font-size: 8.5pt; }
+div.equation p.eqcaption { font-size: 9pt; color: #444; margin: .1em 0 0; }
 img.math { max-width: 100%; height: auto; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: .86em; }
 code.math-error { color: #b00020; }

@@ -6,6 +6,7 @@ partial or damaged folder is still a report.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,20 @@ class Results:
     def quick(self) -> bool:
         """Whether any result was made in quick mode."""
         return any(is_quick(doc) for doc in self.docs.values())
+
+
+def iter_dicts(doc: Any, depth: int = 6) -> Iterator[dict[str, Any]]:
+    """Every dict inside a metrics document (``doc`` itself first), down to ``depth`` levels;
+    only the first 200 items of a list are visited (long curves hold no records)."""
+    if depth < 0:
+        return
+    if isinstance(doc, dict):
+        yield doc
+        for value in doc.values():
+            yield from iter_dicts(value, depth - 1)
+    elif isinstance(doc, list):
+        for value in doc[:200]:
+            yield from iter_dicts(value, depth - 1)
 
 
 def is_quick(doc: dict[str, Any]) -> bool:

@@ -8,25 +8,13 @@ from typing import Any
 from mlsplab.durations import format_duration
 from mlsplab.experiments import registry
 from mlsplab.report.document import Block, Heading, Paragraph, Table
-from mlsplab.report.results import Results, is_quick
+from mlsplab.report.results import Results, is_quick, iter_dicts
 
 
-def _find(doc: Any, key: str, depth: int = 0) -> list[str]:
+def _find(doc: Any, key: str) -> list[str]:
     """Every string value of ``key`` anywhere in ``doc`` (e.g. the host of every seed's
-    training), in order of appearance; nesting below 6 levels is not searched."""
-    found: list[str] = []
-    if depth > 6:
-        return found
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            if k == key and isinstance(v, str):
-                found.append(v)
-            else:
-                found.extend(_find(v, key, depth + 1))
-    elif isinstance(doc, list):
-        for v in doc[:200]:  # long curves hold no hosts
-            found.extend(_find(v, key, depth + 1))
-    return found
+    training), in order of appearance."""
+    return [d[key] for d in iter_dicts(doc) if isinstance(d.get(key), str)]
 
 
 def _unique(values: list[str]) -> str:

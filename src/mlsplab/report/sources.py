@@ -12,7 +12,7 @@ from pathlib import PurePath
 from typing import Any
 
 from mlsplab.report.document import Block, Bullets, Heading, Paragraph, Table
-from mlsplab.report.results import Results
+from mlsplab.report.results import Results, iter_dicts
 
 MAAS_2011 = ("A. L. Maas, R. E. Daly, P. T. Pham, D. Huang, A. Y. Ng and C. Potts, \u201cLearning "
              "word vectors for sentiment analysis\u201d, ACL 2011")
@@ -72,23 +72,15 @@ FOLDS_NOTE = ("ESC-50's five folds were arranged by its author so that all clips
               "assignment rotates whole folds, so no recording is on both sides of a split.")
 
 
-def _checksums(doc: Any, depth: int = 0) -> list[tuple[str, str]]:
+def _checksums(doc: Any) -> list[tuple[str, str]]:
     """(file or key, sha256) pairs recorded anywhere in a metrics document: provenance
     records (``{"path": ..., "sha256": ...}``) and ``*_sha256`` fields."""
     found: list[tuple[str, str]] = []
-    if depth > 6:
-        return found
-    if isinstance(doc, dict):
-        if isinstance(doc.get("sha256"), str) and isinstance(doc.get("path"), str):
-            found.append((PurePath(doc["path"]).name, doc["sha256"]))
-        for key, value in doc.items():
-            if key.endswith("_sha256") and isinstance(value, str):
-                found.append((f"recorded as {key}", value))
-            elif isinstance(value, (dict, list)):
-                found.extend(_checksums(value, depth + 1))
-    elif isinstance(doc, list):
-        for value in doc[:200]:
-            found.extend(_checksums(value, depth + 1))
+    for record in iter_dicts(doc):
+        if isinstance(record.get("sha256"), str) and isinstance(record.get("path"), str):
+            found.append((PurePath(record["path"]).name, record["sha256"]))
+        found += [(f"recorded as {key}", value) for key, value in record.items()
+                  if key.endswith("_sha256") and isinstance(value, str)]
     return found
 
 
