@@ -152,3 +152,31 @@ def test_transformer_dropout_sits_where_the_original_puts_it():
     model.drop.register_forward_hook(lambda m, inp, out: shapes.append(tuple(out.shape)))
     model(torch.randint(1, 20, (2, 7)), torch.tensor([7, 5]))
     assert shapes == [(2, 7, 32), (2, 32)]
+
+
+def test_transformer_evaluation_skips_the_mha_fast_path_and_restores_the_flag():
+    """The encoder runs its regular path in eval mode (the nested-tensor fast path was the slow
+    one here); its outputs match the fast path's, and the global flag is left as found."""
+    model = _models(small=True)["transformer"].eval()
+    ids, lengths = _batch()
+    calls = []
+    orig = torch.backends.mha.set_fastpath_enabled
+
+    def spy(value):
+        calls.append(value)
+        orig(value)
+
+    torch.backends.mha.set_fastpath_enabled = spy
+    try:
+        with torch.no_grad():
+            ours = model(ids, lengths)
+    finally:
+        torch.backends.mha.set_fastpath_enabled = orig
+    assert calls[0] is False and torch.backends.mha.get_fastpath_enabled() is True
+    with torch.no_grad():  # the fast path by hand, for comparison
+        x = model.drop(model.input_norm(model.input_proj(
+            torch.nn.functional.embedding(ids, model.embeddings))) + model.positions[:12])
+        mask = length_mask(lengths, 12, ids.device)
+        h = model.encoder(x, src_key_padding_mask=~mask)
+        fast = model.head(((h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True))).squeeze(-1)
+    torch.testing.assert_close(ours, fast, atol=1e-5, rtol=1e-5)
