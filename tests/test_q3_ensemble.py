@@ -153,3 +153,16 @@ def test_augment_batch_is_seeded_and_masks() -> None:
     assert (a == 0).float().mean() > 0.01  # some cells masked
     kept = a[0][a[0] != 0]
     assert torch.isin(kept, x[0]).all()  # shift and masks move or zero values, never invent them
+
+
+def test_a_diverged_members_nan_posteriors_count_as_uniform() -> None:
+    rng = np.random.default_rng(4)
+    members = dict(list(_members(rng, _labels(rng)).items())[:3])
+    broken = next(iter(members.values()))[0]
+    broken["val_probs"] = [[float("nan")] * N_CLASSES] * N_VAL
+    broken["test_probs"] = [[float("nan")] * N_CLASSES] * N_TEST
+    assert np.allclose(ens.posteriors(broken, "val"), 1 / N_CLASSES)
+    result = ens.ensemble(members)
+    for method in ens.WEIGHT_FITS:
+        assert all(np.isfinite(result["methods"][method]["weights_per_seed"][0]))
+        assert 0 <= result["methods"][method]["test_accuracy_per_seed"][0] <= 1

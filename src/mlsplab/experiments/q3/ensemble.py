@@ -79,12 +79,21 @@ def agreement(test_probs: list[np.ndarray], y_test: np.ndarray) -> dict[str, Any
             "pairwise": pairwise.tolist()}
 
 
+def posteriors(run: dict[str, Any], split: str) -> np.ndarray:
+    """A member's posteriors on ``split``, shape (N, C); a row that is not finite (a diverged
+    model's NaN output) becomes the uniform posterior, which favours no class."""
+    p = np.asarray(run[f"{split}_probs"], dtype=np.float64)
+    bad = ~np.isfinite(p).all(axis=1)  # (N,)
+    p[bad] = 1.0 / p.shape[1]
+    return p
+
+
 def _one_seed(members: list[dict[str, Any]], folds: int) -> dict[str, dict[str, Any]]:
     """Every method's fit and scores for one seed's members; ``{method: {key: value}}``."""
     y_val = np.asarray(members[0]["val_labels"])
     y_test = np.asarray(members[0]["test_labels"])
-    pv = np.stack([np.asarray(r["val_probs"]) for r in members])  # (M, N_val, C)
-    pt = np.stack([np.asarray(r["test_probs"]) for r in members])  # (M, N_test, C)
+    pv = np.stack([posteriors(r, "val") for r in members])  # (M, N_val, C)
+    pt = np.stack([posteriors(r, "test") for r in members])  # (M, N_test, C)
     by_val = int(np.argmax([r["val_accuracy"] for r in members]))  # member chosen on validation
     member_pred = pt.argmax(2)  # (M, N_test)
     split = ~(member_pred == member_pred[0]).all(axis=0)  # (N_test,): members disagree
