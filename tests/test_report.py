@@ -319,3 +319,18 @@ def test_checksums_are_collected_from_provenance_records_and_sha256_fields(
     assert checksum_rows(results) == [["IMDB_Dataset.csv.zip", "`11`", "a, b"],
                                       ["IMDB_Dataset.csv.zip", "`33`", "c"],
                                       ["recorded as zip_sha256", "`22`", "b"]]
+
+
+def test_a_pdf_layout_failure_keeps_the_html(fake_parts: None, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import weasyprint
+
+    def broken(self: Any, **kwargs: Any) -> None:
+        raise ValueError("layout bug")
+
+    monkeypatch.setattr(weasyprint.HTML, "render", broken)
+    out = _results(tmp_path / "runs")
+    with pytest.raises(MlsplabError, match=r"could not lay out .*layout bug.*HTML report .* was "
+                                           r"written"):
+        build_report(out)
+    assert "Q2 Time-delay neural network" in (out / "report" / "index.html").read_text()

@@ -2,9 +2,16 @@
 
 The PDF is the HTML of :mod:`mlsplab.report.html` laid out by WeasyPrint: its ``@page`` rules
 give the page size, margins, page numbers and the quick-mode header; the table of contents
-gets its page numbers from ``target-counter``. SVG figures and equations stay vectors. Fonts
-come from matplotlib's own files (STIX for text, DejaVu Sans for figure labels), so the PDF
-looks the same on any machine that has the project installed.
+gets its page numbers from ``target-counter``; tables size their columns with the CSS table
+algorithm; SVG figures and equations stay vectors. Fonts come from matplotlib's own files
+(STIX for text, DejaVu Sans for figure labels), so the PDF looks the same on any machine that
+has the project installed.
+
+Still laid out by hand, where a TeX engine would do it: an inline equation's baseline (its
+image is lowered by the depth mathtext reports, in :func:`mlsplab.report.html.rich`); the lines
+of a multi-line equation are centred images, not aligned at ``=``; equations are not numbered;
+page breaks are CSS hints only (headings kept with what follows, figures, equations and table
+rows not split); figures are drawn at 6.3 in (the text width) by the parts' figure modules.
 """
 
 from __future__ import annotations
@@ -83,8 +90,13 @@ def render_pdf(html: str, path: Path, *, base_url: str | Path | None = None) -> 
     weasyprint, FontConfiguration = _weasyprint()
     fonts = FontConfiguration()
     css = weasyprint.CSS(string=font_css(), font_config=fonts)
-    document = weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None
-                               ).render(stylesheets=[css], font_config=fonts)
+    try:
+        document = weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None
+                                   ).render(stylesheets=[css], font_config=fonts)
+    except Exception as e:  # a layout bug must cost the PDF only, never the HTML
+        log.debug("WeasyPrint traceback", exc_info=True)
+        raise MlsplabError(f"{path}: WeasyPrint could not lay out the report "
+                           f"({type(e).__name__}: {e}); read the HTML report instead") from e
     anchors: dict[str, int] = {}
     for number, page in enumerate(document.pages, start=1):
         for anchor in page.anchors:
