@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from synth_data import write_unsup_gz
-from test_q1_train import TWINS, write_twin_zip
+import test_q1_train
 
 from mlsplab import cli
 from mlsplab.errors import MlsplabError
@@ -15,14 +14,8 @@ from mlsplab.experiments.q1 import baseline, compare, estimate
 from mlsplab.experiments.q1.config import BASELINE_C_GRID
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("imdb")
-    write_twin_zip(d / "IMDB_Dataset.csv.zip")
-    write_unsup_gz(d / "aclImdb_unsup.txt.gz", n_reviews=200)
-    return d
+data_dir = test_q1_train.data_dir  # the fixture: synthetic IMDB zip with planted twins
+TWINS = test_q1_train.TWINS
 
 
 def test_baseline_chooses_c_on_validation_and_reads_test_once(data_dir, tmp_path):

@@ -9,36 +9,34 @@ from mlsplab.experiments.q1.config import BASELINE_ID
 from mlsplab.report.document import Heading, Paragraph, Table
 
 
-def _architecture(m: dict[str, Any]) -> str:
+def _architecture(m: dict[str, Any]) -> tuple[str, str]:
+    """The layers and where dropout sits, as run."""
     c = m.get("model_config", {})
     if "d_model" in c:
-        return (f"Linear {c['embed_dim']}\u2192{c['d_model']} + LayerNorm + sinusoidal "
-                f"positions; 1 pre-norm encoder layer, {c['n_heads']} heads, feed-forward "
-                f"{c['ff_dim']} (GELU); masked mean; Linear {c['d_model']}\u21921")
+        layers = (f"Linear {c['embed_dim']}\u2192{c['d_model']} + LayerNorm + sinusoidal "
+                  f"positions; 1 pre-norm encoder layer, {c['n_heads']} heads, feed-forward "
+                  f"{c['ff_dim']} (GELU); masked mean; Linear {c['d_model']}\u21921")
+        dropout = (f"{c['dropout']} on word + position sum, sub-layer outputs, pooled vector; "
+                   f"attention weights {c['attention_dropout']}, feed-forward inside "
+                   f"{c['ff_dropout']}")
+        return layers, dropout
     pool = "attention (additive, scorer width " + str(c.get("attention_dim")) + ")" \
         if c.get("pooling") == "attention" else "masked mean"
-    return (f"{c.get('num_layers')}-layer LSTM({c.get('hidden_dim')}) over frozen "
-            f"{c.get('embed_dim')}-d word vectors; pooling: {pool}; Linear "
-            f"{c.get('hidden_dim')}\u21921")
-
-
-def _dropout(m: dict[str, Any]) -> str:
-    c = m.get("model_config", {})
-    if "d_model" in c:
-        return (f"{c['dropout']} on word + position sum, sub-layer outputs, pooled vector; "
-                f"attention weights {c['attention_dropout']}, feed-forward inside "
-                f"{c['ff_dropout']}")
-    return f"{c.get('dropout')} on embeddings, between LSTM layers, before the classifier"
+    layers = (f"{c.get('num_layers')}-layer LSTM({c.get('hidden_dim')}) over frozen "
+              f"{c.get('embed_dim')}-d word vectors; pooling: {pool}; Linear "
+              f"{c.get('hidden_dim')}\u21921")
+    return layers, f"{c.get('dropout')} on embeddings, between LSTM layers, before the classifier"
 
 
 def settings_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
     """The configuration a reader needs to rerun this model, as run."""
     cfg = m.get("config", {})
     seeds = cfg.get("seeds") or [cfg.get("seed")]
+    layers, dropout = _architecture(m)
     return [
-        ("architecture", _architecture(m)),
+        ("architecture", layers),
         ("trainable parameters", f"{m.get('n_parameters', 0):,}"),
-        ("dropout", _dropout(m)),
+        ("dropout", dropout),
         ("optimizer", (f"Adam, learning rate {cfg.get('lr'):g}, gradient-norm clip "
                       f"{cfg.get('grad_clip')}, batch {cfg.get('batch_size')}")),
         ("epochs", (f"{m.get('epochs_completed')} of {cfg.get('epochs')} run; the "

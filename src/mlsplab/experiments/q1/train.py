@@ -74,10 +74,10 @@ def run(options: RunOptions, *, model: str, lr: float | None = None,
     # one decision per machine (cached), so every IMDB model of a run uses the same precision
     precision = resolve_precision(cfg.precision_requested, device)
     data_sha = provenance(locate(IMDB_ZIP, cfg.data_dir))["sha256"]
-    identities = {s: {**cfg.identity(s), "precision": precision.name, "data_sha256": data_sha}
-                  for s in cfg.seed_list}
-    config = {**cfg.identity(cfg.seed), "seeds": cfg.seed_list, "precision": precision.name,
-              "data_sha256": data_sha}
+    # the resolved device type and precision change the numbers, so they key resume and skip
+    run_keys = {"device": device.type, "precision": precision.name, "data_sha256": data_sha}
+    identities = {s: {**cfg.identity(s), **run_keys} for s in cfg.seed_list}
+    config = {**cfg.identity(cfg.seed), "seeds": cfg.seed_list, **run_keys}
     if (done := finished_metrics(exp_dir, config)) is not None:
         return done
     tasks = [Task(f"{cfg.experiment_id} seed {s}", train_seed, {
