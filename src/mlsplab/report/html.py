@@ -141,7 +141,8 @@ def _figure(block: Figure) -> str:
         return f'<p class="warning">Figure {why}: {_esc(str(block.path))}</p>'
     width = max(10, min(100, round(100 * block.width_fraction)))
     caption = f"<figcaption>{rich(block.caption)}</figcaption>" if block.caption else ""
-    return (f'<figure><img style="width:{width}%" alt="{_esc(block.caption)}" '
+    alt = "".join(piece for is_math, piece in split_inline(block.caption) if not is_math)
+    return (f'<figure><img style="width:{width}%" alt="{_esc(alt)}" '
             f'src="{_data_uri(mime, block.path.read_bytes())}">{caption}</figure>')
 
 
