@@ -49,6 +49,9 @@ def save_figure(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     with plt.rc_context(STYLE):
         fig.tight_layout()
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".")))
+        fmt = path.suffix.lstrip(".")
+        # no creation date in SVG/PDF metadata: a rebuilt report is byte-identical
+        metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=metadata))
     plt.close(fig)
     return path
