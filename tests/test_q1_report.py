@@ -99,7 +99,7 @@ def test_b_answers_with_curves_gap_twins_and_baseline(results, tmp_path):
     assert "validation loss was 0.270 above the eval-mode training loss" in t
     assert "74 of the 5,000 test reviews and 55 of the 5,000 validation" in t
     assert "TF-IDF" in t and "C = 4" in t
-    assert "4.0s per epoch, 4.0 %" in t  # the cost of the eval-mode training loss
+    assert "4.0 s per epoch, 4.0 % of the 100 s" in t  # the cost of the eval-mode training loss
     assert r.status == "partial: 6 of 25 epochs" and r.overview.startswith("LSTM + average")
     assert any("first 400 tokens" in d for d in r.deviations)
     figs = [b for b in r.evidence if isinstance(b, Figure)]
@@ -175,3 +175,9 @@ def test_mcnemar_and_phrases():
     assert ph.moved(0.3, 0.2, "x") == "x fell from 0.300 to 0.200"
     assert ph.moved(0.2, 0.3, "x") == "x rose from 0.200 to 0.300"
     assert ph.relation(0.2, 0.25) == "0.050 below" and ph.relation(0.3, 0.3) == "equal to"
+    assert [ph.duration(x) for x in (4.04, 38, 570, 9000)] == ["4.0 s", "38 s", "9.5 min",
+                                                                "2.5 h"]
+    none = ph.twin_sentence({"duplicate_audit": {"test_rows_with_train_twin": 0,
+                                                 "val_rows_with_train_twin": 0,
+                                                 "rows": {"test": 500, "val": 500}}})
+    assert none.startswith("Duplicate audit: none of the 500 test")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlsplab.durations import format_duration
 from mlsplab.experiments.q1.config import EPOCHS, MODEL_IDS
 from mlsplab.formatting import percent, points
 
@@ -28,6 +27,17 @@ def pts(difference: float) -> str:
 
 def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def duration(seconds: float) -> str:
+    """``'4.2 s'``, ``'38 s'``, ``'9.5 min'``, ``'2.3 h'``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def plural(n: int, word: str) -> str:
@@ -114,8 +124,8 @@ def cost_sentence(m: dict[str, Any]) -> str | None:
     if t is None or not epoch:
         return None
     return (f"Measuring the eval-mode training loss on {m.get('train_eval_reviews', 0):,} "
-            f"training reviews took {format_duration(t)} per epoch, {100 * t / epoch:.1f} % of "
-            f"the {format_duration(epoch)} of an epoch's training steps.")
+            f"training reviews took {duration(t)} per epoch, {100 * t / epoch:.1f} % of "
+            f"the {duration(epoch)} of an epoch's training steps.")
 
 
 def twin_sentence(m: dict[str, Any]) -> str | None:
@@ -125,6 +135,10 @@ def twin_sentence(m: dict[str, Any]) -> str | None:
         return None
     rows = audit.get("rows", m.get("sizes", {}))
     n_test, n_val = audit["test_rows_with_train_twin"], audit["val_rows_with_train_twin"]
+    if not n_test and not n_val:
+        return (f"Duplicate audit: none of the {rows.get('test', 0):,} test and "
+                f"{rows.get('val', 0):,} validation reviews has an exact twin in the training "
+                "split.")
     s = (f"Duplicate audit: {n_test} of the {rows.get('test', 0):,} test reviews and {n_val} of "
          f"the {rows.get('val', 0):,} validation reviews have an exact twin in the training "
          "split (the assignment's random split keeps them).")

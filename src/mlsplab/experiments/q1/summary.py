@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlsplab.durations import format_duration
 from mlsplab.experiments.q1 import figures
 from mlsplab.experiments.q1 import phrases as ph
 from mlsplab.experiments.q1.config import BASELINE_ID, COMPARISON_ID, MODEL_IDS
@@ -89,7 +88,7 @@ def _baseline_sentence(exp_id: str, m: dict[str, Any],
             f"{b['chosen_c']:g}, chosen on validation accuracy from "
             f"{', '.join(f'{float(c):g}' for c in b['val_accuracy_by_c'])}) reached "
             f"{ph.pct(b['test_accuracy'])} on {'the same' if same else 'its'} test reviews, "
-            f"in {format_duration(b['wall_seconds'])} including tokenization "
+            f"in {ph.duration(b['wall_seconds'])} including tokenization "
             f"({ph.pts(m['test_accuracy'] - b['test_accuracy'])} for "
             f"{ph.NAMES[exp_id]}).")
 
@@ -257,7 +256,7 @@ def _speed_sentence(results: dict[str, dict[str, Any]]) -> str | None:
         return None
     return ("Seconds per epoch of training steps, as recorded by each run (separate runs, "
             "not timed under the same conditions): " + ", ".join(
-                f"{ph.NAMES[i]} {format_duration(r['seconds_per_epoch'])} "
+                f"{ph.NAMES[i]} {ph.duration(r['seconds_per_epoch'])} "
                 f"({r.get('precision')}, {ph.plural(r.get('threads') or 0, 'thread')})"
                 for i, r in rows) + ".")
 
