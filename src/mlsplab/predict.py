@@ -175,8 +175,8 @@ def format_text(results: list[dict[str, Any]]) -> str:
 
 
 def write_html(path: Path, results: list[dict[str, Any]]) -> Path:
-    """The reviews with each word's background set by its attention weight (darkest = the
-    review's largest weight); every label and probability beside them. Text is escaped."""
+    """The reviews with each word's background set by its attention weight relative to uniform
+    (white at or below 1/length); every label and probability beside them. Text is escaped."""
     from mlsplab.io import atomic_write_text
 
     parts = [("<!DOCTYPE html><html><head><meta charset='utf-8'><title>mlsplab predict"
@@ -195,9 +195,11 @@ def write_html(path: Path, results: list[dict[str, Any]]) -> Path:
         if att is None:
             parts.append(f"<p>{html.escape(r['review'])}</p>")
             continue
-        top = max(att["weights"]) or 1.0
-        spans = [f"<span class='w' style='background:rgba(220,40,30,{a / top:.2f})' "
-                 f"title='{a:.3f}'>{html.escape(w)}</span>"
+        T = len(att["weights"])
+        scale = max(2.0, max(att["weights"]) * T) - 1.0  # ratio mapped to full colour
+        spans = [f"<span class='w' style='background:rgba(220,40,30,"
+                 f"{min(1.0, max(0.0, a * T - 1.0) / scale):.2f})' title='weight {a:.3f}, "
+                 f"{a * T:.1f}x uniform'>{html.escape(w)}</span>"
                  for w, a in zip(att["words"], att["weights"])]
         parts.append("<p>" + " ".join(spans) + "</p>")
     parts.append("</body></html>")
