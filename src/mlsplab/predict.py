@@ -214,8 +214,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
                         help="results folder holding the trained models (<out>/<id>/model.pt)")
     parser.add_argument("--model", default=None,
-                        help=f"only this model, one of {sorted(MODEL_IDS)} (default: every "
-                             "trained one)")
+                        help=f"only this model, one of {sorted(MODEL_IDS)}; none given: "
+                             "every trained one")
     parser.add_argument("--top-words", type=int, default=TOP_WORDS,
                         help="most-weighted words shown for LSTM + attention")
     parser.add_argument("--html", type=Path, default=None, metavar="FILE",

@@ -19,10 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train with this many seeds (--seed, --seed + 1, ...); the "
                              "report gives the mean and standard deviation")
     parser.add_argument("--epochs", type=int, default=None,
-                        help=f"override the assignment's {EPOCHS} epochs (recorded as a deviation)")
+                        help=f"epochs; none given: the assignment's {EPOCHS} (quick: "
+                             f"{QUICK['epochs']}); another number is recorded as a deviation")
     parser.add_argument("--max-tokens", type=int, default=None,
-                        help=f"keep at most this many tokens per review (default {MAX_TOKENS}; "
-                             f"quick {QUICK['max_tokens']})")
+                        help=f"keep at most this many tokens per review; none given: "
+                             f"{MAX_TOKENS} (quick: {QUICK['max_tokens']})")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test on small subsets (2000/500/500 reviews, 2 epochs)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -32,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pretrained", type=Path, default=None,
                         help="word-vector file to use instead of training word2vec here")
     parser.add_argument("--lr", type=float, default=None,
-                        help="Adam step size (default: the model's, see docs/sentiment.md)")
+                        help="Adam step size; none given: the model's (docs/sentiment.md)")
     parser.add_argument("--dropout", type=float, default=None,
-                        help="the model's main dropout rate (default: the model's)")
+                        help="the model's main dropout rate; none given: the model's")
     parser.add_argument("--time-budget", type=float, default=None, metavar="HOURS",
                         help="stop after this many hours with a checkpoint; rerun to resume")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
