@@ -50,7 +50,7 @@ def loss_curves(exp_id: str, m: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("epoch")
     ax.set_ylabel("BCE loss")
     ax.set_title(f"{LABELS.get(exp_id, exp_id)}: loss per epoch")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return save_figure(fig, path)
 
 

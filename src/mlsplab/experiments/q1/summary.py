@@ -189,9 +189,10 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
             path = figures.attention_heatmaps(m["attention_examples"],
                                               fig_dir / "q1c_attention_examples.svg")
             evidence.append(Figure(path, "Attention weights of the tested LSTM + attention "
-                                         "model over short validation reviews; colour is the "
-                                         "weight times the review length (1 = the weight "
-                                         "average pooling gives every word)."))
+                                         "model over short validation reviews. Colour: the "
+                                         "weight times the review length; white = 1, the "
+                                         "weight average pooling gives every word; red = "
+                                         "more, blue = less."))
         if a.get("position_ratio"):
             path = figures.attention_positions(a, fig_dir / "q1c_attention_position.svg")
             evidence.append(Figure(path, "Mean attention weight times review length by "
