@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
 import random
 import time
 from dataclasses import replace
@@ -270,3 +271,30 @@ def test_one_precision_decision_for_every_model(data_dir, tmp_path, monkeypatch)
     assert len(calls) == 1
     assert got[0]["config"]["precision"] == got[1]["config"]["precision"]
     assert (tmp_path / "home" / ".cache" / "mlsplab" / "precision.json").is_file()
+
+
+class PicklingExecutor:
+    """Ships every task through pickle, as Ray does, and records what it was given."""
+
+    name = "pickling"
+
+    def __init__(self):
+        self.tasks = []
+
+    def map(self, tasks):
+        self.tasks += tasks
+        return [pickle.loads(pickle.dumps(t.fn))(**pickle.loads(pickle.dumps(t.kwargs)))
+                for t in tasks]
+
+
+def test_seeds_are_picklable_tasks_with_serial_numbers(data_dir, tmp_path):
+    ex = PicklingExecutor()
+    shipped = train.run(opts(tmp_path / "a", data_dir, epochs=1, imdb_seeds=2, executor=ex),
+                        model="lstm-avg", progress=False)
+    serial = train.run(opts(tmp_path / "b", data_dir, epochs=1, imdb_seeds=2), model="lstm-avg",
+                       progress=False)
+    assert [t.name for t in ex.tasks] == ["q1b-lstm-avg seed 0", "q1b-lstm-avg seed 1"]
+    assert all(t.cpus >= 1 and t.gpus == 0 for t in ex.tasks)
+    assert shipped["test_accuracy_values"] == serial["test_accuracy_values"]
+    assert _strip(shipped["histories"][1]) == _strip(serial["histories"][1])
+    assert shipped["where"] and all(p["where"] for p in shipped["per_seed"])
