@@ -33,6 +33,7 @@ class Predictions:
     loss: np.ndarray  # (n,) BCE of each review
     logit: np.ndarray  # (n,)
     correct: np.ndarray  # (n,) bool
+    mean_loss: float  # batch sums of float32 losses added in batch order, / n
     attention: list[np.ndarray] | None = None  # n arrays of shape (length_i,), each sums to 1
 
     @property
@@ -64,7 +65,7 @@ def predict(model: nn.Module, ids: list[np.ndarray], labels: np.ndarray, device:
     ``attention=True`` (attention pooling only) also keeps each review's weights.
     """
     n = len(ids)
-    loss, logit = np.zeros(n), np.zeros(n)
+    loss, logit, total = np.zeros(n), np.zeros(n), 0.0
     weights: list[np.ndarray] | None = [np.empty(0)] * n if attention else None
     was_training = model.training
     model.eval()
@@ -75,20 +76,21 @@ def predict(model: nn.Module, ids: list[np.ndarray], labels: np.ndarray, device:
             losses, logits, alpha = forward_losses(model, batch, device, precision,
                                                    attention=attention)
             loss[batch.rows], logit[batch.rows] = losses.cpu().numpy(), logits.cpu().numpy()
+            total += float(losses.sum())  # summed as before the package, to the same bits
             if weights is not None and alpha is not None:
                 a = alpha.float().cpu().numpy()  # (B, T)
                 for j, (r, t) in enumerate(zip(batch.rows, batch.lengths.tolist())):
                     weights[r] = a[j, :t]
     model.train(was_training)
     correct = (logit > 0) == (np.asarray(labels) == 1)
-    return Predictions(loss, logit, correct, weights)
+    return Predictions(loss, logit, correct, total / n, weights)
 
 
 def evaluate(model: nn.Module, ids: list[np.ndarray], labels: np.ndarray,
              device: torch.device, precision: Precision) -> dict[str, float]:
     """Mean BCE loss and accuracy of ``model`` on one split."""
     p = predict(model, ids, labels, device, precision)
-    return {"loss": float(p.loss.mean()), "accuracy": p.accuracy}
+    return {"loss": p.mean_loss, "accuracy": p.accuracy}
 
 
 def epoch_evaluator(data: SentimentData, device: torch.device,

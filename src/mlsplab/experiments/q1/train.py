@@ -207,7 +207,7 @@ def _test_measurements(cfg: SentimentConfig, model: torch.nn.Module, result: Any
     twin = data.train_twin["test"]
     edges = ev.length_edges(data.full_lengths["test"], LENGTH_BUCKETS)
     doc: dict[str, Any] = {
-        "test_accuracy": p.accuracy, "test_loss": float(p.loss.mean()),
+        "test_accuracy": p.accuracy, "test_loss": p.mean_loss,
         "test_accuracy_last": last.get("accuracy"), "test_loss_last": last.get("loss"),
         "test_accuracy_no_train_twin": ev.accuracy_where(p.correct, ~twin),
         "test_accuracy_train_twin": ev.accuracy_where(p.correct, twin),
