@@ -7,7 +7,12 @@ import pytest
 from gensim.models import KeyedVectors
 
 from mlsplab.data.batching import (
-    PAD_ID, UNK_ID, bucket_batches, collate, encode, length_stats,
+    PAD_ID,
+    UNK_ID,
+    bucket_batches,
+    collate,
+    encode,
+    length_stats,
     vocabulary_from_keyed_vectors,
 )
 from mlsplab.errors import MlsplabError

@@ -178,5 +178,5 @@ def test_transformer_evaluation_skips_the_mha_fast_path_and_restores_the_flag():
             torch.nn.functional.embedding(ids, model.embeddings))) + model.positions[:12])
         mask = length_mask(lengths, 12, ids.device)
         h = model.encoder(x, src_key_padding_mask=~mask)
-        fast = model.head(((h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True))).squeeze(-1)
+        fast = model.head((h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)).squeeze(-1)
     torch.testing.assert_close(ours, fast, atol=1e-5, rtol=1e-5)
