@@ -26,13 +26,19 @@ def n_classes(doc: dict[str, Any]) -> int:
 
 
 def fmt_loss(x: float) -> str:
-    """A loss for prose: ``1.23``, or ``1.2 × 10^4`` (inline math) when large."""
+    """A loss for prose: ``1.23``, or ``1.2 × 10^4`` / ``3.2 × 10^-3`` (inline math) when
+    large or small."""
     if not math.isfinite(x):
         return "not finite"
-    if abs(x) < 100:
+    if x == 0 or 0.01 <= abs(x) < 100:
         return f"{x:.2f}"
     exponent = math.floor(math.log10(abs(x)))
     return f"${x / 10 ** exponent:.1f} \\times 10^{{{exponent}}}$"
+
+
+def predicted_classes(matrix: list[list[int]]) -> int:
+    """How many classes a confusion matrix's columns (predictions) use."""
+    return sum(1 for col in zip(*matrix) if sum(col) > 0)
 
 
 def fmt_acc(doc: dict[str, Any], key: str = "test_accuracy") -> str:

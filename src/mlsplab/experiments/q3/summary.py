@@ -30,6 +30,7 @@ from mlsplab.experiments.q3.reading import (
     fmt_acc,
     fmt_loss,
     last_gap,
+    predicted_classes,
 )
 from mlsplab.formatting import percent, points
 from mlsplab.io import read_json
@@ -206,7 +207,7 @@ def _speed(docs: Docs) -> str:
                 f"{', '.join(parts)}. ")
     lows = ", ".join(f"{label_of(d)} {fmt_loss(min(d['mean_curves']['val_loss']))} (epoch "
                      f"{curve_reading(d)['min_val_epoch']})" for d in docs.values())
-    gaps = ", ".join(f"{label_of(d)} {fmt_loss(last_gap(d))}" for d in docs.values())
+    gaps = ", ".join(f"{label_of(d)} {fmt_gap(last_gap(d))}" for d in docs.values())
     n_train = next(iter(docs.values())).get("split_sizes", {}).get("train", "the")
     return (text + f"Lowest mean validation loss: {lows}. At the last epoch, validation minus "
             f"training loss: {gaps}; a large positive gap is overfitting of the {n_train} "
@@ -217,14 +218,18 @@ def _rmsprop_text(docs: Docs) -> str:
     """What torch's default RMSprop did, read from its curves, and the lr-0.001 extra."""
     d = docs["q3a-rmsprop"]
     r = curve_reading(d)
-    peak = (f"highest {fmt_loss(r['max_train_loss'])} at epoch {r['max_epoch']}, "
+    peak = (f", highest {fmt_loss(r['max_train_loss'])} at epoch {r['max_epoch']}"
             if r["max_epoch"] not in (1, r["epochs"]) else "")
+    per_seed = d.get("confusion_matrix_last_per_seed", [d["confusion_matrix_last"]])
+    n_pred = ", ".join(str(predicted_classes(cm)) for cm in per_seed)
     text = (f"RMSprop with torch's default parameters ({optimizer_text(d)}) {r['verdict']}: "
-            f"mean training loss {fmt_loss(r['first_train_loss'])} after epoch 1 (chance level "
-            f"ln {r['n_classes']} = {r['chance_loss']:.2f}), {peak}"
-            f"{fmt_loss(r['last_train_loss'])} at epoch {r['epochs']}; validation accuracy "
+            f"mean training loss {fmt_loss(r['first_train_loss'])} after epoch 1{peak}, then "
+            f"{fmt_loss(r['last_train_loss'])} at epoch {r['epochs']} (the chance level, "
+            f"ln {r['n_classes']}, is {r['chance_loss']:.2f}); validation accuracy "
             f"{percent(r['last_val_accuracy'])} at the last epoch (its std over the last "
-            f"epochs {100 * r['late_val_accuracy_std']:.1f} points per seed).")
+            f"epochs {100 * r['late_val_accuracy_std']:.1f} points per seed); at the last "
+            f"epoch the model of each seed predicts {n_pred} distinct class(es) over the "
+            f"{d['split_sizes']['test']} test clips.")
     if EXTRA in docs:
         e = docs[EXTRA]
         x = curve_reading(e)
@@ -233,6 +238,34 @@ def _rmsprop_text(docs: Docs) -> str:
                  f"{fmt_loss(x['last_train_loss'])} at the last, test accuracy {fmt_acc(e)} "
                  f"against {fmt_acc(d)} at the default lr.")
     return text
+
+
+def fmt_gap(x: float) -> str:
+    """A signed loss difference: ``+1.33``, or in powers of ten when large."""
+    return f"{x:+.2f}" if abs(x) < 100 else fmt_loss(x)
+
+
+def _norm_effects(docs: Docs) -> str:
+    """What each norm changes against no norm, in measured terms."""
+    base = docs.get("q3b-none")
+    if base is None:
+        return ""
+    b = curve_reading(base)
+    parts = []
+    for exp_id in ("q3b-layernorm", "q3b-batchnorm"):
+        if exp_id not in docs:
+            continue
+        d, r = docs[exp_id], curve_reading(docs[exp_id])
+        parts.append(
+            f"{NORM_NAMES[d['norm']]} changes the test accuracy by "
+            f"{points(d['test_accuracy'] - base['test_accuracy'])} (last epoch "
+            f"{points(d['test_accuracy_last'] - base['test_accuracy_last'])}), the lowest mean "
+            f"validation loss by {fmt_gap(r['min_val_loss'] - b['min_val_loss'])} (reached at "
+            f"epoch {r['min_val_epoch']} instead of {b['min_val_epoch']}), the last epoch's "
+            f"validation-minus-training gap by {fmt_gap(last_gap(d) - last_gap(base))}, and the "
+            f"seed std of the test accuracy from {100 * base['test_accuracy_std']:.1f} to "
+            f"{100 * d['test_accuracy_std']:.1f} points")
+    return "Against no norm: " + "; ".join(parts) + "." if parts else ""
 
 
 def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
@@ -253,7 +286,8 @@ def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     top = max(asked, key=lambda i: asked[i]["test_accuracy"])
     low = min(asked, key=lambda i: asked[i]["test_accuracy"])
     overview = (f"{label_of(asked[top])} ranks first, {fmt_acc(asked[top])} test; lowest "
-                f"{label_of(asked[low])} {fmt_acc(asked[low])}")
+                f"{label_of(asked[low])} {fmt_acc(asked[low])}" if top != low else
+                f"all optimizers {fmt_acc(asked[top])} test")
     return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(a)"), overview,
                       status_of(docs, GROUPS["q3a"]), deviations(docs))
 
@@ -261,7 +295,10 @@ def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
 def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     """Q3(b): no norm, LayerNorm and BatchNorm, all with Adam."""
     docs = present(results, GROUPS["q3b"])
-    answer: list[Block] = [Paragraph(_ranking(docs, "normalizations")), Paragraph(_speed(docs))]
+    answer: list[Block] = [Paragraph(_ranking(docs, "normalizations"))]
+    if effects := _norm_effects(docs):
+        answer.append(Paragraph(effects))
+    answer.append(Paragraph(_speed(docs)))
     spread = ", ".join(f"{label_of(d)} {100 * d['test_accuracy_std']:.1f}" for d in docs.values())
     answer.append(Paragraph(f"Spread over seeds (std of the test accuracy, points): {spread}; "
                             f"one test clip is {100 / docs[next(iter(docs))]['split_sizes']['test']:.2f} "
@@ -281,8 +318,8 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
                                         "true class, columns predicted).", 0.7))
     placement = ("LayerNorm or BatchNorm1d at the flattened conv output and at the inputs of "
                  "the second FC-128 layer and the output layer")
-    settings = [("normalization", placement),
-                ("optimizer", optimizer_text(next(iter(docs.values()))))]
+    settings = [("normalization (Q3 b)", placement),
+                ("optimizer (Q3 b)", "Adam, " + optimizer_text(next(iter(docs.values()))))]
     top = max(docs, key=lambda i: docs[i]["test_accuracy"])
     others = ", ".join(f"{label_of(docs[i])} {fmt_acc(docs[i])}" for i in docs if i != top)
     overview = f"{label_of(docs[top])} {fmt_acc(docs[top])} test; {others}"
