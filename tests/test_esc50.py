@@ -133,7 +133,9 @@ def test_source_recording_columns_are_kept() -> None:
 
 
 def test_decode_error_says_the_callers_fix() -> None:
-    with pytest.raises(MlsplabError, match=r"x\.ogg: unreadable or corrupt audio.*; pass a WAV"):
+    with pytest.raises(MlsplabError, match=r"x\.ogg: unreadable or corrupt audio.*; pass a WAV") \
+            as err:
         decode_audio(b"not audio", name="x.ogg", fix="pass a WAV")
+    assert "BytesIO" not in str(err.value)
     with pytest.raises(MlsplabError, match="valid WAV from the ESC-50 archive"):
         decode_audio(b"not audio", name="y.wav")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,7 +183,9 @@ def decode_audio(data: bytes, *, name: str, sr: int = SAMPLE_RATE,
     try:
         y, file_sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)  # (n, channels)
     except (RuntimeError, sf.LibsndfileError, ValueError, TypeError) as e:
-        raise MlsplabError(f"{name}: unreadable or corrupt audio file ({e}); {fix}") from e
+        reason = re.sub(r"Error opening <_io\.BytesIO object at 0x[0-9a-f]+>: ", "", str(e))
+        raise MlsplabError(f"{name}: unreadable or corrupt audio file ({reason.strip()}); "
+                           f"{fix}") from e
     if y.shape[0] == 0:
         raise MlsplabError(f"{name}: audio file holds no samples; {fix}")
     if y.shape[1] > 1:

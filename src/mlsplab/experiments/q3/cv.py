@@ -96,5 +96,6 @@ def run(options: RunOptions, **params: Any) -> None:
            "class_names": results[0]["class_names"], "data": provenance(zip_path),
            "features": features, "executor": getattr(options.executor, "name", "serial"),
            "train_seconds_all_folds": float(sum(r["train_seconds"] for r in results)),
+           "n_trained_in_this_call": sum(1 for r in results if not r.get("reused")),
            "wall_seconds_of_this_call": time.perf_counter() - t0}
     write_metrics(experiment_dir(out, CV_ID), CV_ID, recorded, doc)

@@ -245,6 +245,7 @@ def run(options: RunOptions, **params: Any) -> None:
         "load_average_at_start": load_start, "load_average_at_end": os.getloadavg()[0],
         "train_seconds_all_models": float(sum(r["train_seconds"] for r in results)),
         "n_models": len(results), "epochs_all_models": sum(r["epochs_completed"] for r in results),
+        "n_models_trained_in_this_call": sum(1 for r in results if not r.get("reused")),
         "cpu_count": os.cpu_count()}
     write_metrics(experiment_dir(out, ENSEMBLE_ID), ENSEMBLE_ID, configs[ENSEMBLE_ID], doc)
     doc = {**common, **beyond_ensemble_metrics(trained, config.seeds, config.weight_cv_folds)}

@@ -172,7 +172,7 @@ def _reuse(job: TrainJob, identity: dict[str, Any]) -> dict[str, Any] | None:
         return None
     _drop_resume_checkpoints(job.run_dir)  # a kill may have come between the writes
     log.info("reusing trained model %s", job.run_dir)
-    return done
+    return {**done, "reused": True}  # marked for this call's timing only, not in the file
 
 
 def _drop_resume_checkpoints(run_dir: Path) -> int:
