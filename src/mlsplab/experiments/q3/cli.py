@@ -23,8 +23,9 @@ from mlsplab.io import read_json
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``mlsplab esc10``."""
     add_common_args(parser)
-    parser.add_argument("--seeds", type=int, default=3,
-                        help="seeds per configuration: --seed, --seed + 1, ... (mean ± std)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="seeds per configuration: --seed, --seed + 1, ... (mean ± std); "
+                             "default 3, 1 with --quick")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK_EPOCHS} epochs, 1 seed")
     parser.add_argument("--epochs", type=int, default=None,

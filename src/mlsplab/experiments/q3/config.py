@@ -205,7 +205,8 @@ class Q3Config:
         from mlsplab.experiments.options import build_config
 
         quick = options.quick
-        base = {"seeds": _check_seeds(options.seed, 1 if quick else options.seeds),
+        count = options.seeds if options.seeds is not None else (1 if quick else len(cls.seeds))
+        base = {"seeds": _check_seeds(options.seed, count),
                 "epochs": QUICK_EPOCHS if quick else EPOCHS, "quick": quick,
                 "device": options.device}
         config = build_config(cls, "q3", base, params)

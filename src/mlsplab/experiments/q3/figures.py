@@ -16,30 +16,32 @@ from mlsplab.plotting import TEXT_WIDTH_IN, new_figure, save_figure
 
 def loss_curves(path: Path, docs: dict[str, dict[str, Any]]) -> Path:
     """Training (left) and validation (right) loss per epoch: mean over seeds, with the
-    range over seeds shaded; a log scale when the losses span more than two decades.
+    range over seeds shaded; a panel is on a log scale when its losses span more than two
+    decades.
 
     Parameters
     ----------
     docs : dict
         Label -> a single-configuration metrics document (``mean_curves``).
     """
-    fig, axes = new_figure(TEXT_WIDTH_IN, 3.3, ncols=2, sharey=True)
-    values = []
+    fig, axes = new_figure(TEXT_WIDTH_IN, 3.3, ncols=2)
+    values: dict[int, list[float]] = {0: [], 1: []}
     for label, doc in docs.items():
         c = doc["mean_curves"]
-        for ax, key in zip(axes, ("train_loss", "val_loss")):
+        for i, (ax, key) in enumerate(zip(axes, ("train_loss", "val_loss"))):
             line, = ax.plot(c["epoch"], c[key], lw=1.4, label=label)
             ax.fill_between(c["epoch"], c[f"{key}_min"], c[f"{key}_max"],
                             color=line.get_color(), alpha=0.15, lw=0)
-            values += [v for v in c[f"{key}_min"] + c[f"{key}_max"] if np.isfinite(v)]
-    positive = [v for v in values if v > 0]
-    if positive and max(positive) / min(positive) > 100:
-        for ax in axes:
+            values[i] += [v for v in c[f"{key}_min"] + c[f"{key}_max"] if np.isfinite(v)]
+    for i, ax in enumerate(axes):  # each panel on its own scale: log where it spans decades
+        positive = [v for v in values[i] if v > 0]
+        if positive and max(positive) / min(positive) > 100:
             ax.set_yscale("log")
     for ax, what in zip(axes, ("training loss", "validation loss")):
         ax.set_xlabel("epoch")
         ax.set_title(what)
     axes[0].set_ylabel("cross-entropy (mean over seeds)")
+    axes[1].set_ylabel("cross-entropy")
     axes[1].legend(fontsize=8, loc="best")
     return save_figure(fig, path)
 
@@ -76,7 +78,7 @@ def accuracy_bars(path: Path, rows: list[tuple[str, float, float | None, list[fl
     references : list of (label, fraction)
         Vertical dashed lines, e.g. published results.
     """
-    fig, ax = new_figure(TEXT_WIDTH_IN, 0.42 * len(rows) + 1.3)
+    fig, ax = new_figure(TEXT_WIDTH_IN, 0.42 * len(rows) + 1.4 + 0.3 * bool(references))
     y = np.arange(len(rows))
     means = [100 * r[1] for r in rows]
     errs = [100 * r[2] if r[2] is not None else 0 for r in rows]
@@ -86,13 +88,13 @@ def accuracy_bars(path: Path, rows: list[tuple[str, float, float | None, list[fl
         ax.plot([100 * v for v in values], [i] * len(values), "o", ms=3.5, color="black",
                 label="individual runs" if i == 0 else None)
         ax.text(101, i, f"{means[i]:.1f}", va="center", fontsize=8)
-    for label, value in references:
-        ax.axvline(100 * value, ls="--", lw=1, color="tab:red")
-        ax.text(100 * value, len(rows) - 0.45, label, rotation=90, va="top", ha="right",
-                fontsize=7, color="tab:red")
+    styles = ("--", ":", "-.")
+    colors = ("tab:red", "tab:purple", "tab:green")
+    for i, (label, value) in enumerate(references):  # labelled in the legend, not on the plot
+        ax.axvline(100 * value, ls=styles[i % 3], lw=1.2, color=colors[i % 3], label=label)
     ax.set_yticks(y, [r[0] for r in rows])
     ax.set_xlim(0, 108)
     ax.set_xlabel(xlabel)
     ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)
     return save_figure(fig, path)

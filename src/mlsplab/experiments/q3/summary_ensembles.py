@@ -146,10 +146,10 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
         Figure(bars, "Q3(c): test accuracy of the three members and of the ensembles, mean ± "
                      "std over seeds (bars) and each seed (dots)."),
         _ensemble_table(doc, "Q3(c): members and ensembles, mean ± std over seeds; weights "
-                             "fitted on the validation fold."),
-        Figure(conf, f"Q3(c): test confusion matrix of the headline ensemble "
-                     f"({METHOD_NAMES[head]}), summed over seeds (rows true class, columns "
-                     "predicted).", 0.7)]
+                             "fitted on the validation fold.")]
+    confusion = Figure(conf, f"Q3(c): test confusion matrix of the headline ensemble "
+                             f"({METHOD_NAMES[head]}), summed over seeds (rows true class, "
+                             "columns predicted).", 0.7)
     fits = ("average: 1/3 each; optimal: simplex weights minimising the validation "
             "cross-entropy of the mixture (SLSQP); least squares: unconstrained, fitted to one-hot "
             "labels")
@@ -164,7 +164,7 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
                 f"{_pts(h, 'gain_vs_member_chosen_on_val_points')} over the member chosen on "
                 "validation")
     members = present(results, ("q3a-sgd", "q3b-batchnorm"))
-    appendix: list[Block] = [_per_seed_ensembles(doc)]
+    appendix: list[Block] = [confusion, _per_seed_ensembles(doc)]
     if members:
         appendix.append(per_seed_table(members, "Q3(c): members trained for Q3(a)/(b)."))
     appendix.append(hashes_table({ENSEMBLE_ID: doc}))
@@ -240,7 +240,7 @@ def _cv_evidence(doc: dict[str, Any], fig_dir: Path) -> tuple[list[Block], Figur
              doc["models"][k]["test_accuracy_std"], doc["models"][k]["test_accuracy_per_fold"])
             for k in doc["model_order"]]
     bars = figures.accuracy_bars(fig_dir / "q3x_cv.svg", rows,
-                                 references=[(f"{n} {100 * v:.1f}", v) for n, v, _ in PUBLISHED])
+                                 references=[(f"{n} {100 * v:.1f} %", v) for n, v, _ in PUBLISHED])
     table = Table(["test fold", "validation fold", *[doc["models"][k]["label"]
                                                      for k in doc["model_order"]]],
                   [[str(f["test_fold"]), str(f["val_fold"]),
@@ -252,7 +252,8 @@ def _cv_evidence(doc: dict[str, Any], fig_dir: Path) -> tuple[list[Block], Figur
     conf = figures.confusion(fig_dir / "q3x_cv_confusion.svg", first["confusion_matrix"],
                              doc["class_names"], label="clips, summed over the five folds")
     return ([Figure(bars, "Five-fold cross-validation: mean ± std over folds (bars), each fold "
-                          "(dots); dashed: published five-fold results (Piczak 2015)."), table],
+                          "(dots); vertical lines: the published five-fold results named in the legend (Piczak "
+                          "2015)."), table],
             Figure(conf, f"{first['label']}: confusion matrix summed over the five test folds "
                          "(every ESC-10 clip once).", 0.7))
 
