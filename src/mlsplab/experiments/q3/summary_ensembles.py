@@ -251,9 +251,10 @@ def _cv_evidence(doc: dict[str, Any], fig_dir: Path) -> tuple[list[Block], Figur
     first = doc["models"][doc["model_order"][0]]
     conf = figures.confusion(fig_dir / "q3x_cv_confusion.svg", first["confusion_matrix"],
                              doc["class_names"], label="clips, summed over the five folds")
-    return ([Figure(bars, "Five-fold cross-validation: mean ± std over folds (bars), each fold "
-                          "(dots); vertical lines: the published five-fold results named in the legend (Piczak "
-                          "2015)."), table],
+    caption = ("Five-fold cross-validation: mean ± std over folds (bars), each fold (dots); "
+               "vertical lines: the published five-fold results named in the legend (Piczak "
+               "2015).")
+    return ([Figure(bars, caption), table],
             Figure(conf, f"{first['label']}: confusion matrix summed over the five test folds "
                          "(every ESC-10 clip once).", 0.7))
 
