@@ -29,7 +29,7 @@ class RunOptions:
     out: Path = DEFAULT_OUT  # results folder; each experiment writes <out>/<id>/
     data_dir: Path | None = None  # None: $MLSPLAB_DATA_DIR, ../shared/data, ~/.cache/mlsplab
     seed: int = 0  # splits, initialisation and batch order; the first seed of multi-seed runs
-    seeds: int = 3  # seeds of every ESC-10 configuration
+    seeds: int | None = None  # seeds of every ESC-10 configuration (None: 3; 1 with quick)
     imdb_seeds: int = 1  # seeds of every IMDB model
     quick: bool = False  # tiny settings: checks the pipeline, not the assignment's numbers
     epochs: int | None = None  # IMDB epochs (None: the assignment's 25)

@@ -225,8 +225,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              + " (or " + ", ".join(ALIASES) + ", or ids such as q1b-lstm-avg)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for splits, init and batches (the first of several seeds)")
-    parser.add_argument("--seeds", type=int, default=3,
-                        help="number of seeds for each ESC-10 configuration")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="number of seeds for each ESC-10 configuration (default 3; 1 with "
+                             "--quick)")
     parser.add_argument("--imdb-seeds", type=int, default=1,
                         help="number of seeds for each IMDB model (mean \u00b1 std reported)")
     parser.add_argument("--quick", action="store_true",
@@ -263,7 +264,7 @@ def main(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise MlsplabError(f"--{flag.replace('_', '-')}={value} must be >= 1")
     for flag in ("seeds", "imdb_seeds"):
-        if getattr(args, flag) < 1:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise MlsplabError(f"--{flag.replace('_', '-')}={getattr(args, flag)} must be >= 1")
     if args.address and args.executor != "ray":
         raise MlsplabError("--address is for --executor ray; add --executor ray or drop it")
