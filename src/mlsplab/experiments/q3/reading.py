@@ -74,7 +74,8 @@ def curve_reading(doc: dict[str, Any]) -> dict[str, Any]:
            "max_epoch": int(np.argmax(finite_train)) + 1,
            "last_val_loss": float(val[-1]), "last_val_accuracy": float(c["val_accuracy"][-1]),
            "min_val_loss": float(np.nanmin(val)), "min_val_epoch": int(np.nanargmin(val)) + 1,
-           "chance_loss": chance, "n_classes": n_classes(doc), "late_val_accuracy_std": float(np.mean(late)),
+           "chance_loss": chance, "n_classes": n_classes(doc),
+           "late_val_accuracy_std": float(np.mean(late)),
            "non_finite": non_finite, "epochs": len(train)}
     blew_up = non_finite or out["max_train_loss"] > DIVERGED_FACTOR * chance
     learned = out["last_val_accuracy"] >= LEARNED_FACTOR / n_classes(doc)

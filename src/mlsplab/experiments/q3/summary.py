@@ -300,9 +300,9 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
         answer.append(Paragraph(effects))
     answer.append(Paragraph(_speed(docs)))
     spread = ", ".join(f"{label_of(d)} {100 * d['test_accuracy_std']:.1f}" for d in docs.values())
+    clip = 100 / next(iter(docs.values()))["split_sizes"]["test"]
     answer.append(Paragraph(f"Spread over seeds (std of the test accuracy, points): {spread}; "
-                            f"one test clip is {100 / docs[next(iter(docs))]['split_sizes']['test']:.2f} "
-                            "points."))
+                            f"one test clip is {clip:.2f} points."))
     fig = figures.loss_curves(fig_dir / "q3b_losses.svg", {label_of(d): d for d in docs.values()})
     evidence: list[Block] = [
         Figure(fig, "Q3(b): training (left) and validation (right) cross-entropy per epoch with "
@@ -342,8 +342,8 @@ def pilot_text(doc: dict[str, Any]) -> str:
     for key, choice in doc["choices"].items():
         text = f"{key}: smoothed validation loss lowest at epoch {choice['smoothed_min_epoch']}"
         if "accuracy_gain_after_horizon" in choice:
-            text += (f", smoothed validation accuracy {points(choice['accuracy_gain_after_horizon'])}"
-                     f" at most after epoch {doc['horizon']}")
+            gain = points(choice["accuracy_gain_after_horizon"])
+            text += f", smoothed validation accuracy {gain} at most after epoch {doc['horizon']}"
         parts.append(text)
     return (f"Horizon pilot (seed {doc['seed']}, {doc['epochs']} epochs each, no early "
             f"stopping): {'; '.join(parts)}. Rule: the epoch of the lowest "
