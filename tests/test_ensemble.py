@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from mlsplab.errors import MlsplabError
-from mlsplab.models.ensemble import (average_posteriors, combine, fit_least_squares_weights,
-                                     fit_simplex_weights, mixture_cross_entropy)
+from mlsplab.models.ensemble import (
+    average_posteriors,
+    combine,
+    fit_least_squares_weights,
+    fit_simplex_weights,
+    mixture_cross_entropy,
+)
 
 
 def _posteriors(labels: np.ndarray, correct: float, n_classes: int, rng) -> np.ndarray:

@@ -12,9 +12,18 @@ from synth_esc import write_esc_zip
 from mlsplab.data.esc50 import N_SAMPLES, SAMPLE_RATE, iter_audio, read_metadata
 from mlsplab.data.files import REPO_ROOT
 from mlsplab.errors import MlsplabError
-from mlsplab.features.logmel import (AMIN, HOP_LENGTH, N_FFT, N_FRAMES, N_MELS, WIN_LENGTH,
-                                     LogMelParams, Standardizer, load_esc10_features,
-                                     log_mel_spectrogram)
+from mlsplab.features.logmel import (
+    AMIN,
+    HOP_LENGTH,
+    N_FFT,
+    N_FRAMES,
+    N_MELS,
+    WIN_LENGTH,
+    LogMelParams,
+    Standardizer,
+    load_esc10_features,
+    log_mel_spectrogram,
+)
 
 REAL_ZIP = REPO_ROOT.parent / "shared" / "data" / "ESC-50-master.zip"
 

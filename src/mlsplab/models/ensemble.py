@@ -124,7 +124,7 @@ def fit_least_squares_weights(probs: np.ndarray, labels: np.ndarray) -> np.ndarr
     weights : ndarray of shape (n_models,) (any sign, any sum)
     """
     probs = _check(probs, labels)
-    n_models, n_items, n_classes = probs.shape
+    n_models, _, n_classes = probs.shape
     targets = np.eye(n_classes)[np.asarray(labels, dtype=np.int64)]  # (N, C) one-hot
     A = probs.reshape(n_models, -1).T  # (M, N, C) -> (N * C, M)
     w, *_ = np.linalg.lstsq(A, targets.reshape(-1), rcond=None)
