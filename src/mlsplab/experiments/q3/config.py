@@ -197,6 +197,7 @@ class Q3Config:
     device: str = "auto"  # as requested; the device used is recorded with every training
     augment: dict[str, int] = field(default_factory=lambda: dict(AUGMENT))
     weight_cv_folds: int = WEIGHT_CV_FOLDS
+    horizon_pilot: dict[str, Any] = field(default_factory=lambda: dict(HORIZON_PILOT))
 
     @classmethod
     def from_options(cls, options: RunOptions, **params: Any) -> Q3Config:
