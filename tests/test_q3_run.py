@@ -67,6 +67,7 @@ def test_every_id_written_with_a_fixed_horizon_for_every_seed(q3_run) -> None:
     for exp_id in STEP_IDS:
         doc = read_json(out / exp_id / "metrics.json")
         assert {"lr", "histories", "epochs_completed", "test_accuracy"} <= set(doc), exp_id
+        assert len(doc["histories"]) == 2, exp_id  # one list per seed
         assert all(len(h) == EPOCHS for h in doc["histories"]), exp_id
         assert set(doc["epochs_completed"]) == {EPOCHS}, exp_id
         assert "summary" not in doc and "tables" not in doc  # measurements only, no prose
@@ -108,6 +109,10 @@ def test_each_training_runs_once_through_the_executor(q3_run) -> None:
     assert ens["methods"]["Adam/BatchNorm"]["test_accuracy_per_seed"] == read_json(
         out / "q3b-batchnorm" / "metrics.json")["test_accuracy_per_seed"]
     assert ens["executor"] == "recording"
+    row = ens["histories"][1][0]  # seed 1, epoch 1: every member's numbers and their mean
+    members = [ens["member_histories"][n][1][0] for n in ens["members"]]
+    assert list(row["members"]) == ens["members"]
+    assert row["val_loss"] == pytest.approx(np.mean([m["val_loss"] for m in members]))
 
 
 def test_finished_models_keep_weights_only(q3_run) -> None:

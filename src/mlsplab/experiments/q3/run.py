@@ -188,15 +188,32 @@ def beyond_ensemble_metrics(trained: Trained, seeds: tuple[int, ...], weight_cv_
     return doc
 
 
+CURVE_KEYS = ("train_loss", "val_loss", "val_accuracy")
+
+
 def _member_histories(members: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Every member training's history (one list per member and seed), labelled."""
-    runs = [(name, r) for name, rs in members.items() for r in rs]
-    return {"member_models": {name: [f"{r['name']}/model.pt" for r in rs]
-                              for name, rs in members.items()},
-            "histories": [r["history"] for _, r in runs],
-            "history_runs": [f"{name} seed {r['seed']}" for name, r in runs],
-            "epochs_completed": [r["epochs_completed"] for _, r in runs],
-            "hosts": sorted({r["host"] for _, r in runs})}
+    """The members' curves as one history per seed, like a single configuration's.
+
+    Row ``e`` of ``histories[s]`` holds every member's numbers of seed ``s`` at epoch ``e``
+    (``members``) and, under the usual keys, their mean over the members; the members' own
+    histories are kept as ``member_histories`` (member -> one list per seed).
+    """
+    names = list(members)
+    histories = []
+    for s in range(len(members[names[0]])):
+        runs = {n: members[n][s]["history"] for n in names}
+        rows = []
+        for e in range(min(len(h) for h in runs.values())):
+            per = {n: {k: h[e][k] for k in CURVE_KEYS} for n, h in runs.items()}
+            rows.append({"epoch": e + 1,
+                         **{k: float(np.mean([p[k] for p in per.values()])) for k in CURVE_KEYS},
+                         "members": per})
+        histories.append(rows)
+    return {"member_models": {n: [f"{r['name']}/model.pt" for r in rs]
+                              for n, rs in members.items()},
+            "histories": histories, "epochs_completed": [len(h) for h in histories],
+            "member_histories": {n: [r["history"] for r in rs] for n, rs in members.items()},
+            "hosts": sorted({r["host"] for rs in members.values() for r in rs})}
 
 
 def run(options: RunOptions, **params: Any) -> None:
