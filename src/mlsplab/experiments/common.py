@@ -103,14 +103,16 @@ def write_metrics(exp_dir: str | Path, experiment_id: str, config: dict[str, Any
     return atomic_write_json(Path(exp_dir) / "metrics.json", doc)
 
 
-def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, Any] | None:
+def finished_metrics(exp_dir: str | Path, config: dict[str, Any], *,
+                     filename: str = "metrics.json") -> dict[str, Any] | None:
     """The existing metrics of a finished run with this exact config, else None.
 
     A metrics file marked ``"complete": false`` (training stopped at a time budget) counts as
     unfinished, so the caller resumes it from its checkpoint. Finding a finished run is logged,
-    since the caller then skips the work.
+    since the caller then skips the work. ``filename`` names another results file of the same
+    shape (``config_hash`` at the top), e.g. one training's ``result.json``.
     """
-    path = Path(exp_dir) / "metrics.json"
+    path = Path(exp_dir) / filename
     if not path.exists():
         return None
     try:
@@ -125,7 +127,6 @@ def finished_metrics(exp_dir: str | Path, config: dict[str, Any]) -> dict[str, A
         return None
     log.info("%s: finished run with this configuration found; skipping", Path(exp_dir).name)
     return doc
-
 
 
 def text_table(rows: list[list[Any]], header: list[str]) -> str:

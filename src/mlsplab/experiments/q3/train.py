@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from mlsplab.errors import MlsplabError
 from mlsplab.executors import where
+from mlsplab.experiments.common import finished_metrics
 from mlsplab.experiments.q3.config import (
     BATCH_SIZE,
     EVAL_BATCH,
@@ -39,7 +40,7 @@ from mlsplab.experiments.q3.config import (
 )
 from mlsplab.experiments.q3.data import EscData, load_split
 from mlsplab.features.logmel import LogMelParams
-from mlsplab.io import atomic_write_json, config_hash, read_json
+from mlsplab.io import atomic_write_json, config_hash
 from mlsplab.models.esc_cnn import EscCnn, EscCnnConfig
 from mlsplab.runtime import select_device
 from mlsplab.seeding import set_seed
@@ -159,16 +160,10 @@ def _evaluate(model: torch.nn.Module, data: EscData, device: torch.device, eval_
 
 def _reuse(job: TrainJob, identity: dict[str, Any]) -> dict[str, Any] | None:
     """The finished result of this very job, if ``result.json`` and ``model.pt`` exist."""
-    path = job.run_dir / RESULT_FILE
-    if not path.exists() or not (job.run_dir / MODEL_FILE).exists():
+    if not (job.run_dir / MODEL_FILE).exists():
         return None
-    try:
-        done = read_json(path)
-    except MlsplabError as e:
-        log.warning("%s; training again", e)
-        return None
-    if done.get("config_hash") != config_hash(identity):
-        log.info("%s is from another configuration; training again", path)
+    done = finished_metrics(job.run_dir, identity, filename=RESULT_FILE)
+    if done is None:
         return None
     _drop_resume_checkpoints(job.run_dir)  # a kill may have come between the writes
     log.info("reusing trained model %s", job.run_dir)
