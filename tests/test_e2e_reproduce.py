@@ -91,15 +91,17 @@ def test_every_flag_reaches_the_recorded_config(quick_run: Path, tiny_data: Path
         config = _config(out, exp_id)
         assert config["seed"] == 3, exp_id  # --seed
         assert config["quick"] is True, exp_id  # --quick
-    for exp_id in ("q1a-embeddings", *IMDB_IDS, "q1-tfidf-baseline"):
-        assert Path(_config(out, exp_id)["data_dir"]) == tiny_data, exp_id  # --data-dir
+    for exp_id in ("q1a-embeddings", *IMDB_IDS, "q1-tfidf-baseline", *Q3_IDS, "q3x-cv"):
+        # --data-dir: the data files each experiment recorded (path and sha256) are the ones there
+        text = (out / exp_id / "metrics.json").read_text()
+        assert json.dumps(str(tiny_data))[1:-1] in text, exp_id
     for exp_id in IMDB_IDS:
         config = _config(out, exp_id)
-        assert config["seeds"] == 2  # --imdb-seeds
+        assert config["seeds"] == [3, 4]  # --seed and --imdb-seeds
         assert config["epochs"] == 1  # --epochs
         assert config["max_tokens"] == 48  # --max-tokens
         assert config["device"] == "cpu"  # --device
-        assert config["precision_requested"] == "fp32"  # --precision
+        assert config["precision"] == "fp32"  # --precision
         doc = json.loads((out / exp_id / "metrics.json").read_text())
         assert len(doc["histories"]) == 2 and all(len(h) == 1 for h in doc["histories"])
     for exp_id in Q3_IDS:
