@@ -71,7 +71,7 @@ def test_quick_mode_gives_the_detail_tables(reports, part_key):
         assert [r[0] for r in sparse.rows] == ["conv1", "conv2"]
         assert "not built (quick run)" in sparse.rows[0]
         assert report.deviations  # quick: the matrices were not built
-    figures = [b for b in report.evidence if isinstance(b, Figure)]
+    figures = [b for b in report.evidence + report.appendix if isinstance(b, Figure)]
     assert figures and all(f.path.exists() and f.path.suffix == ".svg" for f in figures)
     assert not ascii_math_in(report), ascii_math_in(report)
 

@@ -126,8 +126,9 @@ def test_c_compares_performance_and_behaviour(results, tmp_path):
     assert "last tenth (1.40 times uniform)" in t and "first tenth (0.80)" in t
     assert "\u201cworst\u201d (8.0\u00d7)" in t and "\u201cthe\u201d (0.30\u00d7)" in t
     assert "review 12 (positive, p(positive) 0.97): \u201cgreat\u201d (3.6\u00d7)" in t
-    assert sum(isinstance(b, Figure) for b in r.evidence) == 3
-    assert any(isinstance(b, Table) for b in r.evidence)
+    assert sum(isinstance(b, Figure) for b in r.evidence) == 2  # curves, attention heatmaps
+    assert sum(isinstance(b, Figure) for b in r.appendix) == 1  # the position profile
+    assert any(isinstance(b, Table) and "most weighted" in b.header for b in r.appendix)
 
 
 def test_d_states_its_configuration_and_length_evidence(results, tmp_path):

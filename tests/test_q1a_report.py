@@ -62,8 +62,10 @@ def test_answer_states_the_measurements(metrics: dict, tmp_path: Path) -> None:
 
 def test_figures_are_svg_at_text_width_with_labels_of_8pt(metrics: dict, tmp_path: Path) -> None:
     (tmp_path / "fig").mkdir()
-    figures = [b for b in _report(metrics, tmp_path).evidence if isinstance(b, Figure)]
-    assert len(figures) == 2
+    r = _report(metrics, tmp_path)
+    figures = [b for b in r.evidence + r.appendix if isinstance(b, Figure)]
+    assert len(figures) == 2  # the sentence words in the body, the frequent words in the appendix
+    assert [b for b in r.evidence if isinstance(b, Figure)] == figures[:1]
     for fig in figures:
         svg = fig.path.read_text()
         assert fig.path.suffix == ".svg" and fig.width_fraction == 1.0

@@ -137,13 +137,16 @@ def test_parts_in_order_then_appendix(report: dict[str, Any]) -> None:
     body = text[text.index("Status of this run", text.index("Contents") + 200):]
     positions = [body.index(title) for title in titles]
     assert positions == sorted(positions)  # the parts, in the assignment's order
-    appendix_page = next(i for i, p in enumerate(report["pages"]) if "Per-seed tables" in p)
+    appendix_page = next(i for i, p in enumerate(report["pages"])
+                         if "The settings as run, per-seed tables" in p)
     last_part_page = next(i for i, p in enumerate(report["pages"]) if "Missing part." in p)
     assert appendix_page > last_part_page
     assert "Per-seed test accuracy." in report["pages"][appendix_page]  # a part's appendix
     assert "Data sources and licences" in "\n".join(report["pages"][appendix_page:])
     html = report["html"]
     assert html.index('id="q4ii"') < html.index('class="appendix"') < html.index("Per-seed")
+    # the settings table opens the appendix; the overview points to it
+    assert html.index('class="appendix"') < html.index('id="settings"') < html.index("Per-seed")
     assert "A builder heading at level 1</h2>" in html  # demoted below the part's heading
 
 
@@ -165,7 +168,7 @@ def test_each_deviation_once_with_its_parts(report: dict[str, Any]) -> None:
                     report["html"])
     assert row and row.group(1) == "Q1(b), Q2"
     assert "\n".join(report["pages"]).count(SHARED_DEVIATION) == 1
-    # a setting shared by two parts is one row of the overview's settings table
+    # a setting shared by two parts is one row of the settings table (appendix)
     assert re.search(r"<td>batch</td><td class=\"num\">32</td><td>Q1\(b\), Q2</td>",
                      report["html"])
 

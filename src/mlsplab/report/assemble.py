@@ -1,10 +1,11 @@
 """Build the report's :class:`Document` from a results folder, in the assignment's order.
 
-Main body: the run's status, the overview (answers, settings, deviations), the comparison with
-a reference run when asked, one section per part of :data:`registry.PARTS` (question, answer,
-evidence, settings as run), and published results for context. Appendix (new page): each
-part's details, where and how long each step ran, every result's configuration hash and
-machine, and the data sources with their licences and checksums.
+Main body: the run's status, the overview (answers, deviations), the comparison with a
+reference run when asked, one section per part of :data:`registry.PARTS` (question, answer,
+evidence, settings as run), and published results for context. Appendix (new page): the
+settings table (every setting once, with its parts), each part's details, where and how long
+each step ran, every result's configuration hash and machine, and the data sources with their
+licences and checksums.
 
 Nothing here computes a result: the parts' builders turn measurements into prose and figures,
 and this module only orders, deduplicates and formats what they and the results files say.
@@ -30,7 +31,7 @@ from mlsplab.report.document import (
     Table,
 )
 from mlsplab.report.mathsvg import MathError, math_sources, typeset
-from mlsplab.report.overview import overview_blocks, status_blocks
+from mlsplab.report.overview import overview_blocks, settings_blocks, status_blocks
 from mlsplab.report.parts import build_part, part_appendix, part_section
 from mlsplab.report.results import Results
 from mlsplab.report.runs import provenance_blocks, timing_blocks
@@ -83,9 +84,10 @@ def math_problems(blocks: list[Block]) -> list[str]:
 def _appendix(outcomes: list, results: Results) -> list[Block]:
     blocks: list[Block] = [
         Heading("Appendix", 1, anchor="appendix"),
-        Paragraph("Per-seed tables and per-experiment details of each part, then where and how "
-                  "long each step ran, the configuration hash and machine of every result, and "
+        Paragraph("The settings as run, per-seed tables, secondary figures and per-experiment "
+                  "details of each part, then where and how long each step ran, the configuration hash and machine of every result, and "
                   "the data sources.", "note")]
+    blocks += settings_blocks(outcomes)
     for outcome in outcomes:
         blocks += part_appendix(outcome)
     return blocks + timing_blocks(results) + provenance_blocks(results) + \

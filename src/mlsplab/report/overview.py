@@ -1,5 +1,5 @@
 """The report's first pages: the run's status, then the overview (one answer per part, the
-settings as run, the deviations), each statement once."""
+deviations), each statement once; and the settings table, which opens the appendix."""
 
 from __future__ import annotations
 
@@ -87,8 +87,27 @@ def join_labels(labels: list[str]) -> str:
     return ", ".join(out)
 
 
+SETTINGS_ANCHOR = "settings"  # the appendix section holding the settings table
+
+
+def settings_blocks(outcomes: list[PartOutcome]) -> list[Block]:
+    """The settings table (every setting once, with the parts it applies to), for the
+    appendix; nothing when no part was built."""
+    built = [o for o in outcomes if o.report is not None]
+    settings = once_with_owners(((str(k), str(v)), short_label(o.part))
+                                for o in built for k, v in o.report.settings)
+    if not settings:
+        return []
+    return [Heading("Settings as run", 2, anchor=SETTINGS_ANCHOR),
+            Table(["setting", "value as run", "parts"],
+                  [[k, v, join_labels(labels)]
+                   for (k, v), labels in settings.items()],  # type: ignore[misc]
+                  caption="Settings as run, each stated once with the parts it applies to.")]
+
+
 def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
-    """The answers table, the settings table and the deviations table."""
+    """The answers table and the deviations table (the settings table is in the appendix:
+    :func:`settings_blocks`; each part's section states its own settings too)."""
     answers = [[short_label(o.part), o.report.overview if o.report and o.report.overview
                 else "\u2014", o.status] for o in outcomes]
     blocks: list[Block] = [
@@ -96,14 +115,11 @@ def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
         Table(["part", "answer", "status"], answers,
               caption="Each part's answer in one line, read from its results.")]
     built = [o for o in outcomes if o.report is not None]
-    settings = once_with_owners(((str(k), str(v)), short_label(o.part))
-                                for o in built for k, v in o.report.settings)
-    if settings:
-        blocks.append(Table(["setting", "value as run", "parts"],
-                            [[k, v, join_labels(labels)]
-                             for (k, v), labels in settings.items()],  # type: ignore[misc]
-                            caption="Settings as run, each stated once with the parts it "
-                                    "applies to."))
+    if any(o.report.settings for o in built):
+        blocks.append(Paragraph("Every setting needed to rerun the parts is in one table, each "
+                                "stated once with the parts it applies to, at the start of the "
+                                "appendix (\u201cSettings as run\u201d); each part's section "
+                                "ends with its own settings.", "note"))
     deviations = once_with_owners((d, short_label(o.part))
                                   for o in built for d in o.report.deviations)
     if deviations:

@@ -33,11 +33,11 @@ def loss_curves(exp_id: str, m: dict[str, Any], path: Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     histories = [m["history"]]  # the first seed: the one the text and the best epoch describe
-    fig, ax = new_figure(TEXT_WIDTH_IN, 3.2)
-    styles = (("train_loss", "-", ("training, train mode (dropout on; running mean over the "
-                                  "epoch)")),
-              ("train_eval_loss", "-.", "training, eval mode (end of epoch; fixed subset)"),
-              ("val_loss", "--", "validation (eval mode, end of epoch)"))
+    fig, ax = new_figure(TEXT_WIDTH_IN, 2.4)  # legend at the right: a short, wide figure
+    styles = (("train_loss", "-", ("training, train mode\n(dropout on; running mean\nover "
+                                  "the epoch)")),
+              ("train_eval_loss", "-.", "training, eval mode\n(end of epoch; fixed subset)"),
+              ("val_loss", "--", "validation\n(eval mode, end of epoch)"))
     for key, ls, label in styles:
         ep, y = _curve(histories, key)
         if len(ep):
@@ -50,7 +50,7 @@ def loss_curves(exp_id: str, m: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("epoch")
     ax.set_ylabel("BCE loss")
     ax.set_title(f"{LABELS.get(exp_id, exp_id)}: loss per epoch")
-    ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return save_figure(fig, path)
 
 
@@ -59,7 +59,7 @@ def all_losses(results: dict[str, dict[str, Any]], path: Path) -> Path:
     seed)."""
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = new_figure(TEXT_WIDTH_IN, 3.2)
+    fig, ax = new_figure(TEXT_WIDTH_IN, 2.5)  # legend at the right: a short, wide figure
     for exp_id, m in results.items():
         histories = [m["history"]]  # the first seed of each
         for key, ls, what in (("train_eval_loss", "-", "training"),
@@ -71,7 +71,7 @@ def all_losses(results: dict[str, dict[str, Any]], path: Path) -> Path:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("BCE loss (eval mode)")
-    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return save_figure(fig, path)
 
 
@@ -143,7 +143,7 @@ def length_accuracy(results: dict[str, dict[str, Any]], path: Path) -> Path:
     first = next(iter(have.values()))
     edges = first["edges"]
     k = len(edges) - 1
-    fig, ax = new_figure(TEXT_WIDTH_IN, 3.0)
+    fig, ax = new_figure(TEXT_WIDTH_IN, 2.4)  # legend at the right: a short, wide figure
     width = 0.8 / max(len(have), 1)
     for j, (exp_id, b) in enumerate(have.items()):
         acc = [np.nan if a is None else 100 * a for a in b["accuracy"]]
@@ -157,5 +157,5 @@ def length_accuracy(results: dict[str, dict[str, Any]], path: Path) -> Path:
     finite = [100 * a for b in have.values() for a in b["accuracy"] if a is not None]
     if finite:
         ax.set_ylim(max(0.0, min(finite) - 5), min(100.0, max(finite) + 3))
-    ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return save_figure(fig, path)

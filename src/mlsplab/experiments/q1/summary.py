@@ -37,7 +37,7 @@ def part_report(part_key: str, results: dict[str, dict[str, Any]], out: Path,
     build = {"q1b": _part_b, "q1c": _part_c, "q1d": _part_d}[part_key]
     report = build(exp_id, m, results, fig_dir)
     report.settings = settings_rows(m)
-    report.appendix = appendix(exp_id, m)
+    report.appendix = appendix(exp_id, m) + report.appendix  # details moved from the body
     report.status = ph.status(m)
     report.deviations = ph.deviations(m) + _partial_deviation(m)
     return report
@@ -180,6 +180,7 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
                          f"({avg['history'][avg['best_epoch'] - 1]['val_loss']:.3f}).")
     answer = [Paragraph(" ".join(perf + ph.curve_sentences(m) + after))]
     evidence: list[Any] = [_curves_figure(exp_id, m, fig_dir)]
+    details: list[Any] = []
     a = m.get("attention")
     if a:
         answer.append(Paragraph("Behaviour. " + " ".join(_attention_sentences(a))))
@@ -193,15 +194,18 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
                                          "weight times the review length; white = 1, the "
                                          "weight average pooling gives every word; red = "
                                          "more, blue = less."))
+        # The position profile and the word table back the behaviour paragraph's numbers;
+        # they go to the appendix to keep the body short.
         if a.get("position_ratio"):
             path = figures.attention_positions(a, fig_dir / "q1c_attention_position.svg")
-            evidence.append(Figure(path, "Mean attention weight times review length by "
-                                         "relative position, over the test reviews (1 = "
-                                         "uniform).", width_fraction=0.65))
-        evidence.append(top_words_table(a))
+            details.append(Figure(path, "Mean attention weight times review length by "
+                                        "relative position, over the test reviews (1 = "
+                                        "uniform).", width_fraction=0.65))
+        details.append(top_words_table(a))
     if (s := ph.twin_sentence(m)) is not None:
         answer.append(Paragraph(s))
-    return PartReport(answer=answer, evidence=evidence, overview=_overview(exp_id, m))
+    return PartReport(answer=answer, evidence=evidence, appendix=details,
+                      overview=_overview(exp_id, m))
 
 
 def _config_sentence(m: dict[str, Any]) -> str:

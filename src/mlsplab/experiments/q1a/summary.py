@@ -1,8 +1,9 @@
 """Q1(a)'s section of the report, built at report time from ``q1a-embeddings/metrics.json``.
 
-The answer is prose generated from the measurements (:mod:`.prose`); the evidence is the two
-scatter plots (:mod:`.figures`) and the cluster profiles; the appendix holds the sentences,
-the full cluster word lists and the raw measurements behind the sentences.
+The answer is prose generated from the measurements (:mod:`.prose`); the evidence is the
+scatter plot of the sentence words (:mod:`.figures`) and their cluster profiles; the appendix
+holds the second plot (the most frequent training words) with its clusters and the groupings
+table, the sentences, the full cluster word lists and the raw measurements behind the prose.
 """
 
 from __future__ import annotations
@@ -69,16 +70,19 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
                   Paragraph(prose.groupings_paragraph(m) + " " + prose.sentiment_summary(m))]
         evidence = (_figure_blocks(m, "sentence", fig_dir)
                     + [_cluster_table(m, "clusters_sentence_words", "the sentence words"),
-                       Paragraph(prose.projection_paragraph(m))]
-                    + [Paragraph(prose.clusters_paragraph(
-                        m, "clusters_frequent_words",
-                        f"The {len(m['frequent_plot']['words'])} most frequent training "
-                        "content words"))]
-                    + _figure_blocks(m, "frequent", fig_dir)
-                    + [_cluster_table(m, "clusters_frequent_words", "the frequent words"),
-                       _groupings_table(m), Paragraph(prose.sentiment_details(m))])
+                       Paragraph(prose.projection_paragraph(m))])
+        # The second plot (frequent words), its clusters and the groupings go to the appendix.
+        secondary: list[Block] = [
+            Heading("Q1(a) the most frequent training words", level=2),
+            Paragraph(prose.clusters_paragraph(
+                m, "clusters_frequent_words",
+                f"The {len(m['frequent_plot']['words'])} most frequent training "
+                "content words")),
+            *_figure_blocks(m, "frequent", fig_dir),
+            _cluster_table(m, "clusters_frequent_words", "the frequent words"),
+            _groupings_table(m), Paragraph(prose.sentiment_details(m))]
         report = PartReport(answer=answer, evidence=evidence, settings=settings_rows(m),
-                            appendix=appendix(m), overview=prose.overview(m),
+                            appendix=secondary + appendix(m), overview=prose.overview(m),
                             status="quick" if m.get("quick") else "full",
                             deviations=deviations(m))
     except (KeyError, TypeError, ValueError, IndexError) as e:

@@ -2,7 +2,7 @@
 
 The answer (parameter count, how every parameter is updated, the check) is prose with the
 run's numbers; the derivation is typeset (:mod:`.equations`, generated for the run's contexts);
-per-architecture checks go to the appendix.
+the per-parameter check and the per-architecture checks go to the appendix.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def _check_blocks(doc: dict[str, Any]) -> list[Block]:
             for p in check["params"]]
     tol = doc["tolerances"]
     return [
-        Heading("Check: manual gradients against autograd", 3),
+        Heading("Q2: manual gradients against autograd", 2),
         Table(["parameter", "shape (offsets \u00d7 out \u00d7 in)", "vs autograd",
                "vs finite differences", "entries checked"], rows,
               caption=f"Relative error \u2016manual \u2212 reference\u2016 / \u2016reference\u2016 "
@@ -247,8 +247,9 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
         except (OSError, ValueError) as e:  # a figure that cannot be drawn does not stop Q2
             log.warning("q2 connections figure: %s", e)
         evidence = (_parameter_blocks(doc, config) + _forward_blocks(doc, config, fig)
-                    + _backprop_blocks(config) + _check_blocks(doc))
-        settings, appendix = settings_rows(doc, config), _appendix(doc)
+                    + _backprop_blocks(config))
+        # The per-parameter check table backs the answer's error figure: appendix.
+        settings, appendix = settings_rows(doc, config), _check_blocks(doc) + _appendix(doc)
     except (KeyError, TypeError, ValueError) as e:
         return missing_report(out, f"The results in {out}/{EXPERIMENT_ID} are from an older "
                                    f"version or incomplete (missing {e}).", "stale")

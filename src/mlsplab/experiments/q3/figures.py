@@ -24,7 +24,7 @@ def loss_curves(path: Path, docs: dict[str, dict[str, Any]]) -> Path:
     docs : dict
         Label -> a single-configuration metrics document (``mean_curves``).
     """
-    fig, axes = new_figure(TEXT_WIDTH_IN, 3.3, ncols=2)
+    fig, axes = new_figure(TEXT_WIDTH_IN, 2.6, ncols=2)
     values: dict[int, list[float]] = {0: [], 1: []}
     for label, doc in docs.items():
         c = doc["mean_curves"]
@@ -78,7 +78,7 @@ def accuracy_bars(path: Path, rows: list[tuple[str, float, float | None, list[fl
     references : list of (label, fraction)
         Vertical dashed lines, e.g. published results.
     """
-    fig, ax = new_figure(TEXT_WIDTH_IN, 0.42 * len(rows) + 1.4 + 0.3 * bool(references))
+    fig, ax = new_figure(TEXT_WIDTH_IN, 0.3 * len(rows) + 1.1 + 0.3 * bool(references))
     y = np.arange(len(rows))
     means = [100 * r[1] for r in rows]
     errs = [100 * r[2] if r[2] is not None else 0 for r in rows]

@@ -3,7 +3,8 @@
 Q4(i): the general cost and memory formulas of a conv layer against a dense layer with the same
 input and output sizes, then the ESC-10 CNN's numbers. Q4(ii): the sparse, weight-shared matrix
 of a conv layer (with a drawing of a small one) and the conv layer that is a dense layer, each
-with its numerical check. Timings and random-shape checks go to the appendix.
+with its numerical check. The cost and timing figure, timings and random-shape checks go to
+the appendix.
 """
 
 from __future__ import annotations
@@ -117,6 +118,12 @@ def _evidence_i(doc: dict[str, Any], fig_dir: Path) -> list[Block]:
                                    "layers with the same input and output sizes; activation "
                                    "memory includes the pooled output."),
     ]
+    return blocks
+
+
+def _costs_figure(doc: dict[str, Any], fig_dir: Path) -> list[Block]:
+    """The cost and timing bars (appendix: the body's table holds the counts)."""
+    blocks: list[Block] = []
     try:
         fig = plot_costs(doc["layers"] + doc["timing_examples"], fig_dir / "q4_costs.svg")
         blocks.append(Figure(fig, "Parameters, MACs and single-thread forward time of each conv "
@@ -310,7 +317,8 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
             first = doc["layers"][0]
             report = PartReport(
                 answer=[Paragraph(answer_i(doc))], evidence=_evidence_i(doc, fig_dir),
-                settings=_settings(doc, config), appendix=_appendix_i(doc, config),
+                settings=_settings(doc, config),
+                appendix=_costs_figure(doc, fig_dir) + _appendix_i(doc, config),
                 overview=(f"{first['name']}: {_n(first['conv']['params'])} parameters against "
                           f"{_n(first['dense']['params'])} for the dense layer with the same "
                           f"sizes; {first['ratio_macs']:,.0f} times fewer MACs"))
