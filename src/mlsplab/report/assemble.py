@@ -2,9 +2,9 @@
 
 Main body: the run's status, the overview (answers, deviations), the comparison with a
 reference run when asked, one section per part of :data:`registry.PARTS` (question, answer,
-evidence, settings as run), and published results for context. Appendix (new page): the
-settings table (every setting once, with its parts), each part's details, where and how long
-each step ran, every result's configuration hash and machine, and the data sources with their
+evidence, settings as run). Appendix (new page): the settings table (every setting once, with
+its parts), each part's details, published results for context, where and how long each step
+ran, every result's configuration hash and machine, and the data sources with their
 licences and checksums.
 
 Nothing here computes a result: the parts' builders turn measurements into prose and figures,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from mlsplab.experiments import registry
@@ -85,11 +86,15 @@ def _appendix(outcomes: list, results: Results) -> list[Block]:
     blocks: list[Block] = [
         Heading("Appendix", 1, anchor="appendix"),
         Paragraph("The settings as run, per-seed tables, secondary figures and per-experiment "
-                  "details of each part, then where and how long each step ran, the configuration hash and machine of every result, and "
+                  "details of each part, published results for context, then where and how "
+                  "long each step ran, the configuration hash and machine of every result, and "
                   "the data sources.", "note")]
     blocks += settings_blocks(outcomes)
     for outcome in outcomes:
         blocks += part_appendix(outcome)
+    # published results are context, not an answer: after the parts' details
+    blocks += [replace(b, level=2) if isinstance(b, Heading) else b
+               for b in context_blocks(results)]
     return blocks + timing_blocks(results) + provenance_blocks(results) + \
         data_source_blocks(results)
 
@@ -114,7 +119,6 @@ def build_document(results: Results, fig_dir: Path, *,
         body += comparison_blocks(results, reference)
     for outcome in outcomes:
         body += part_section(outcome, results)
-    body += context_blocks(results)
     doc.appendix = _appendix(outcomes, results)
     status = status_blocks(outcomes, results)
     problems = math_problems(body + doc.appendix)

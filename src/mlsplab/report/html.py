@@ -63,7 +63,8 @@ div.banner { background: #b00020; color: #fff; font-weight: bold; padding: .35em
 ul { margin: .4em 0; padding-left: 1.4em; } li { margin: .15em 0; }
 div.table { margin: .7em 0 1em; }
 table { border-collapse: collapse; font-size: 9pt; line-height: 1.25; max-width: 100%; }
-p.tcaption { font-size: 9pt; color: #333; margin: 0 0 .25em; break-after: avoid; }
+p.tcaption { font-size: 9pt; color: #333; margin: 0 0 .25em; break-after: avoid;
+             break-inside: avoid; }
 p.tcaption { counter-increment: table; }
 p.tcaption::before { content: "Table " counter(table) ". "; font-weight: bold; }
 th, td { border: 0.5pt solid #aab; padding: .2em .45em; text-align: left; vertical-align: top; }
@@ -85,7 +86,8 @@ nav.toc { margin: .5em 0 1em; font-size: 10pt; }
 nav.toc ol { list-style: none; padding-left: 0; margin: .2em 0; }
 nav.toc ol ol { padding-left: 1.2em; }
 nav.toc a { color: inherit; text-decoration: none; }
-@media print { nav.toc a::after { content: leader(". ") target-counter(attr(href), page); } }
+@media print { nav.toc a::after { content: leader(". ") target-counter(attr(href), page); }
+               nav.toc ol ol { columns: 2; column-gap: 2em; font-size: 9pt; } }
 section.appendix { break-before: page; }
 h2, h3, h4 { bookmark-level: none; } nav.toc h2 { bookmark-level: 1; }
 section.appendix h2 { bookmark-level: 2; }

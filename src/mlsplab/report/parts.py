@@ -119,14 +119,13 @@ def part_section(outcome: PartOutcome, results: Results) -> list[Block]:
     report = outcome.report
     if report is not None:
         blocks += _demoted(report.answer) + _demoted(report.evidence)
-        if report.settings:
-            blocks.append(Settings([(str(k), str(v)) for k, v in report.settings],
-                                   f"Settings as run, {short_label(part)}:"))
-        if report.deviations:
+        rows = [(str(k), str(v)) for k, v in report.settings]
+        if report.deviations:  # counted at the end of the settings, listed in the overview
             n = len(dict.fromkeys(report.deviations))
-            blocks.append(Paragraph(f"{n} deviation{'s' if n > 1 else ''} from the assignment "
-                                    "apply to this part: see the deviations table in the "
-                                    "overview.", "note"))
+            where = f"{n}, listed in the overview's deviations table"
+            rows.append(("deviations from the assignment", where))
+        if rows:
+            blocks.append(Settings(rows, f"Settings as run, {short_label(part)}:"))
     note = _missing_note(outcome, out)
     if note is not None:
         blocks.append(note)

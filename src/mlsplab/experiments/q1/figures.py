@@ -59,7 +59,7 @@ def all_losses(results: dict[str, dict[str, Any]], path: Path) -> Path:
     seed)."""
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = new_figure(TEXT_WIDTH_IN, 2.5)  # legend at the right: a short, wide figure
+    fig, ax = new_figure(TEXT_WIDTH_IN, 2.2)  # legend at the right: a short, wide figure
     for exp_id, m in results.items():
         histories = [m["history"]]  # the first seed of each
         for key, ls, what in (("train_eval_loss", "-", "training"),
@@ -143,7 +143,7 @@ def length_accuracy(results: dict[str, dict[str, Any]], path: Path) -> Path:
     first = next(iter(have.values()))
     edges = first["edges"]
     k = len(edges) - 1
-    fig, ax = new_figure(TEXT_WIDTH_IN, 2.4)  # legend at the right: a short, wide figure
+    fig, ax = new_figure(TEXT_WIDTH_IN, 2.2)  # legend at the right: a short, wide figure
     width = 0.8 / max(len(have), 1)
     for j, (exp_id, b) in enumerate(have.items()):
         acc = [np.nan if a is None else 100 * a for a in b["accuracy"]]

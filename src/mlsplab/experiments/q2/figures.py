@@ -25,7 +25,7 @@ def plot_connections(contexts: Contexts, path: Path) -> Path:
     L = len(contexts)
     used = connected_offsets(contexts)  # used[l]: offsets of layer l that reach the output
     lo, hi = min(used[0]), max(used[0])
-    fig, ax = new_figure(TEXT_WIDTH_IN, 0.5 * L + 1.1)
+    fig, ax = new_figure(TEXT_WIDTH_IN, 0.4 * L + 0.9)
     for l in range(L, 0, -1):
         for u in used[l]:
             for c in contexts[l - 1]:

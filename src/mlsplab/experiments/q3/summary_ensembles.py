@@ -143,10 +143,10 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     conf = figures.confusion(fig_dir / "q3c_confusion.svg", cm, doc["class_names"],
                              label="test clips, summed over seeds")
     evidence: list[Block] = [
-        Figure(bars, "Q3(c): test accuracy of the three members and of the ensembles, mean ± "
-                     "std over seeds (bars) and each seed (dots)."),
         _ensemble_table(doc, "Q3(c): members and ensembles, mean ± std over seeds; weights "
                              "fitted on the validation fold.")]
+    bars_figure = Figure(bars, "Q3(c): test accuracy of the three members and of the "
+                               "ensembles, mean ± std over seeds (bars) and each seed (dots).")
     confusion = Figure(conf, f"Q3(c): test confusion matrix of the headline ensemble "
                              f"({METHOD_NAMES[head]}), summed over seeds (rows true class, "
                              "columns predicted).", 0.7)
@@ -164,7 +164,8 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
                 f"{_pts(h, 'gain_vs_member_chosen_on_val_points')} over the member chosen on "
                 "validation")
     members = present(results, ("q3a-sgd", "q3b-batchnorm"))
-    appendix: list[Block] = [confusion, _per_seed_ensembles(doc)]
+    # the table in the body holds the bars' means; the figure adds each seed: appendix
+    appendix: list[Block] = [bars_figure, confusion, _per_seed_ensembles(doc)]
     if members:
         appendix.append(per_seed_table(members, "Q3(c): members trained for Q3(a)/(b)."))
     appendix.append(hashes_table({ENSEMBLE_ID: doc}))

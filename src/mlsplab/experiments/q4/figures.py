@@ -37,7 +37,7 @@ def plot_weight_pattern(example: dict[str, Any], path: Path) -> Path:
     named = n_ids <= MAX_NAMED_IDS
     colours = [f"C{k}" for k in range(n_ids)] if named else []
     cmap = ListedColormap(colours) if named else "viridis"
-    fig, ax = new_figure(TEXT_WIDTH_IN, min(4.4, 1.2 + 0.18 * n_rows))
+    fig, ax = new_figure(TEXT_WIDTH_IN, min(3.6, 1.1 + 0.15 * n_rows))
     ax.imshow(ids, cmap=cmap, vmin=-0.5, vmax=n_ids - 0.5, aspect="equal",
               interpolation="nearest")
     for y in range(h_out * w_out, n_rows, h_out * w_out):
