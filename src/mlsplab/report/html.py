@@ -49,7 +49,7 @@ body { font-size: 10pt; counter-reset: table figure; }
 h1, h2, h3, h4 { font-family: inherit; color: #1f3347; break-after: avoid;
                  page-break-after: avoid; line-height: 1.2; }
 h1 { font-size: 15pt; border-bottom: 1.5px solid #1f3347; padding-bottom: .15em;
-     margin: 1.3em 0 .5em; }
+     margin: 1.1em 0 .45em; }
 h2 { font-size: 12.5pt; margin: 1.1em 0 .4em; }
 h3, h4 { font-size: 11pt; margin: .9em 0 .3em; }
 p { margin: .45em 0; orphans: 2; widows: 2; }
@@ -61,7 +61,7 @@ p.warning { background: #fff4e5; border-left: 4px solid #e69500; padding: .3em .
 div.banner { background: #b00020; color: #fff; font-weight: bold; padding: .35em .8em;
              text-align: center; margin: .5em 0 1em; }
 ul { margin: .4em 0; padding-left: 1.4em; } li { margin: .15em 0; }
-div.table { margin: .7em 0 1em; }
+div.table { margin: .5em 0 .8em; }
 table { border-collapse: collapse; font-size: 9pt; line-height: 1.25; max-width: 100%; }
 p.tcaption { font-size: 9pt; color: #333; margin: 0 0 .25em; break-after: avoid;
              break-inside: avoid; }
@@ -72,7 +72,7 @@ td.num { text-align: right; white-space: nowrap; }
 td code { word-break: break-all; }  /* long hashes break anywhere instead of widening */
 th { background: #e9eef3; } tr:nth-child(even) td { background: #f7f9fb; }
 thead { display: table-header-group; } tr { break-inside: avoid; }
-figure { margin: .8em 0 1em; break-inside: avoid; }
+figure { margin: .6em 0 .8em; break-inside: avoid; }
 figure img { display: block; max-width: 100%; height: auto; }
 figcaption { font-size: 9pt; color: #333; margin-top: .3em; counter-increment: figure; }
 figcaption::before { content: "Figure " counter(figure) ". "; font-weight: bold; }

@@ -33,7 +33,7 @@ def loss_curves(exp_id: str, m: dict[str, Any], path: Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     histories = [m["history"]]  # the first seed: the one the text and the best epoch describe
-    fig, ax = new_figure(TEXT_WIDTH_IN, 2.4)  # legend at the right: a short, wide figure
+    fig, ax = new_figure(TEXT_WIDTH_IN, 2.2)  # legend at the right: a short, wide figure
     styles = (("train_loss", "-", ("training, train mode\n(dropout on; running mean\nover "
                                   "the epoch)")),
               ("train_eval_loss", "-.", "training, eval mode\n(end of epoch; fixed subset)"),

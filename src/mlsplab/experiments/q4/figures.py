@@ -50,8 +50,8 @@ def plot_weight_pattern(example: dict[str, Any], path: Path) -> Path:
     ax.grid(False, which="major")
     ax.tick_params(which="minor", length=0)
     if n_cols <= MAX_TICK_LABELS and n_rows <= MAX_TICK_LABELS:
-        ax.set_xticks(range(n_cols), _index_labels(c_in, h, w), rotation=90, fontsize=7)
-        ax.set_yticks(range(n_rows), _index_labels(c_out, h_out, w_out), fontsize=7)
+        ax.set_xticks(range(n_cols), _index_labels(c_in, h, w), rotation=90, fontsize=8)
+        ax.set_yticks(range(n_rows), _index_labels(c_out, h_out, w_out), fontsize=8)
     ax.set_xlabel("column: input value (c, r, t)")
     ax.set_ylabel("row: output value (o, i, j)")
     if named:
