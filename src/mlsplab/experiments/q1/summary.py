@@ -19,7 +19,7 @@ from mlsplab.experiments.q1.tables import (
     settings_rows,
     top_words_table,
 )
-from mlsplab.report.document import Figure, Paragraph, PartReport
+from mlsplab.report.document import Figure, Heading, Paragraph, PartReport
 
 PART_MODEL = {"q1b": "q1b-lstm-avg", "q1c": "q1c-lstm-attention", "q1d": "q1d-transformer"}
 STEP_OF = {"q1b-lstm-avg": "q1b", "q1c-lstm-attention": "q1c", "q1d-transformer": "q1d"}
@@ -196,6 +196,7 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
                                          "more, blue = less."))
         # The position profile and the word table back the behaviour paragraph's numbers;
         # they go to the appendix to keep the body short.
+        details.append(Heading("Attention by position and by word", level=3))
         if a.get("position_ratio"):
             path = figures.attention_positions(a, fig_dir / "q1c_attention_position.svg")
             details.append(Figure(path, "Mean attention weight times review length by "
