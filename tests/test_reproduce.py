@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mlsplab.cli import main
-from mlsplab.errors import MlsplabError
 from mlsplab.durations import format_duration
+from mlsplab.errors import MlsplabError
 from mlsplab.experiments.registry import PARTS, STEPS, all_ids, select_steps
 from mlsplab.experiments.reproduce import _deadline, _groups, merge_timings
 from mlsplab.io import atomic_write_json
@@ -127,3 +127,11 @@ def test_corrupt_timings_file_is_replaced_not_fatal(tmp_path: Path) -> None:
                                           (3725.0, "1h02m")])
 def test_format_duration(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_side_by_side_tasks_reserve_a_gpu_only_for_cuda() -> None:
+    from mlsplab.experiments.reproduce import _task_gpus
+
+    assert _task_gpus("cuda") == 1.0 and _task_gpus("cuda:1") == 1.0
+    assert _task_gpus("cpu") == 0.0
+    assert _task_gpus("auto") in (0.0, 1.0)

@@ -106,10 +106,15 @@ def run_with_threads(fn: Callable[..., Any], kwargs: dict[str, Any], cpus: int,
     """
     import torch
 
+    from mlsplab.locking import release_all
+
     torch.set_num_threads(max(int(cpus), 1))
     if os.path.isdir(cwd):
         os.chdir(cwd)
-    return fn(**kwargs)
+    try:
+        return fn(**kwargs)
+    finally:  # Ray reuses workers: a finished task must not keep its folders locked
+        release_all()
 
 
 class RayExecutor:

@@ -62,6 +62,18 @@ def _deadline(budget_end: float | None, timed: list[str], key: str,
     return time.time() + left / max(len(timed) - timed.index(key), 1)
 
 
+def _task_gpus(device: str) -> float:
+    """GPUs a side-by-side training task reserves: one where it will train on CUDA (asked for,
+    or ``auto`` on a driver that has CUDA), so that Ray places it on a machine with a GPU."""
+    if device.startswith("cuda"):
+        return 1.0
+    if device == "auto":
+        import torch
+
+        return 1.0 if torch.cuda.is_available() else 0.0
+    return 0.0
+
+
 def _groups(steps: list[Step], parallel: bool) -> list[list[Step]]:
     """Steps in order; with a parallel executor, consecutive steps sharing a runner (independent
     trainings such as the three IMDB models) form one group that runs side by side."""
@@ -129,7 +141,8 @@ def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
                   {"step_key": s.key,
                    "options": replace(options, executor=None if side_by_side else executor,
                                       deadline=_deadline(budget_end, timed, s.key,
-                                                         side_by_side=side_by_side))})
+                                                         side_by_side=side_by_side))},
+                  gpus=_task_gpus(options.device) if side_by_side else 0.0)
              for s in group]
     results = executor.map(tasks) if side_by_side else [run_step(**tasks[0].kwargs)]
     entries = {}
@@ -196,6 +209,9 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
                 raise
             done += len(group)
     finally:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
         timings["total_seconds"] = time.monotonic() - t_start
         timings = merge_timings(out / "reproduce" / "timings.json", timings)
         atomic_write_json(out / "reproduce" / "timings.json", timings)
