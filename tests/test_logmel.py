@@ -93,3 +93,14 @@ def test_real_clips_give_finite_128x500() -> None:
     for _, y in iter_audio(REAL_ZIP, clips):
         S = log_mel_spectrogram(y=y)
         assert S.shape == (128, 500) and np.isfinite(S).all() and S.max() > -60
+
+
+def test_features_do_not_depend_on_the_blas_thread_count() -> None:
+    from threadpoolctl import threadpool_limits
+
+    y = np.random.default_rng(0).standard_normal(44100 * 5).astype(np.float32)
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = log_mel_spectrogram(y=y)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = log_mel_spectrogram(y=y)
+    assert np.array_equal(one, two)
