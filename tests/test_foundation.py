@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import torch
 from mlsplab.cli import COMMANDS, main
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write_json, atomic_write_text, config_hash, read_json
-from mlsplab.runtime import choose_precision, select_device
+from mlsplab.runtime import select_device
 
 
 def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -50,45 +49,6 @@ def test_read_json_errors_name_the_file(tmp_path: Path) -> None:
 def test_config_hash_is_stable_and_sensitive() -> None:
     assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})
-
-
-def test_precision_choice() -> None:
-    cpu = torch.device("cpu")
-    assert choose_precision("fp32", cpu).name == "fp32"
-    auto = choose_precision("auto", cpu)
-    assert auto.name in ("fp32", "bf16") and auto.reason
-    with pytest.raises(MlsplabError, match="--precision='fp16'"):
-        choose_precision("fp16", cpu)
-
-
-def _fake_step(bf16_s: float, fp32_s: float, stalls: list[float]):
-    """A probe step that takes ``bf16_s``/``fp32_s`` seconds, plus one stall per call popped
-    from ``stalls`` (a busy machine)."""
-    def make(device: torch.device):
-        def step() -> None:
-            bf16 = torch.is_autocast_enabled(device.type)
-            time.sleep((bf16_s if bf16 else fp32_s) + (stalls.pop(0) if stalls else 0.0))
-        return step
-    return make
-
-
-def test_precision_probe_takes_the_best_of_interleaved_timings() -> None:
-    cpu = torch.device("cpu")
-    # bf16 twice as fast, but its first timed calls stall (warm-ups: bf16 then fp32)
-    p = choose_precision("auto", cpu, make_step=_fake_step(0.004, 0.008, [0, 0, 0, 0.05]))
-    assert p.name == "bf16" and "faster" in p.reason
-    p = choose_precision("auto", cpu, make_step=_fake_step(0.008, 0.008, []))
-    assert p.name == "fp32"
-
-    def failing(device: torch.device):
-        def step() -> None:
-            if torch.is_autocast_enabled(device.type):
-                raise RuntimeError("oneDNN: bf16 LSTM not supported")
-        return step
-
-    assert "failed" in choose_precision("auto", cpu, make_step=failing).reason
-    with pytest.raises(MlsplabError, match="does not run"):
-        choose_precision("bf16", cpu, make_step=failing)
 
 
 def test_select_device() -> None:

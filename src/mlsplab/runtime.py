@@ -13,7 +13,6 @@ reused, so later calls never probe again. A timing is recorded as evidence but n
 on a busy 2-core machine the same probe measured bf16 at 0.78x, 0.94x and 1.02x the speed of
 fp32 while a whole idle training step ran 1.7x faster in bf16, and a timing-based choice made
 two calls with one seed train in different precisions (issue 12 item 6).
-:func:`choose_precision` is the older timing probe, kept for the benchmark and its tests.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import platform
 import time
@@ -75,67 +73,6 @@ def autocast(device: torch.device, precision: Precision) -> Iterator[None]:
             yield
     else:
         yield
-
-
-def _seconds_of(step: Callable[[], None]) -> float:
-    """Seconds of one call of ``step``."""
-    t0 = time.perf_counter()
-    step()
-    return time.perf_counter() - t0
-
-
-def default_probe_step(device: torch.device) -> Callable[[], None]:
-    """A small 2-layer LSTM(256) forward+backward at batch 8 x 64 tokens, the models' hot loop."""
-    lstm = torch.nn.LSTM(100, 256, num_layers=2, batch_first=True).to(device)
-    x = torch.randn(8, 64, 100, device=device)
-
-    def step() -> None:
-        out, _ = lstm(x)
-        out.float().mean().backward()
-
-    return step
-
-
-def choose_precision(
-    requested: str,
-    device: torch.device,
-    make_step: Callable[[torch.device], Callable[[], None]] = default_probe_step,
-    repeats: int = 3,
-) -> Precision:
-    """Pick fp32 or bf16.
-
-    ``fp32``/``bf16`` are honoured (bf16 is still checked to run). ``auto`` times
-    ``make_step(device)`` in fp32 and under bf16 autocast (interleaved, best of ``repeats``) and
-    takes bf16 only if it runs and is at least ``BF16_MIN_SPEEDUP`` times faster.
-    """
-    if requested not in PRECISIONS:
-        raise MlsplabError(f"--precision={requested!r}; expected one of {PRECISIONS}")
-    if requested == "fp32":
-        return Precision("fp32", "requested")
-    step = make_step(device)
-
-    def bf16_step() -> None:
-        with autocast(device, Precision("bf16", "probe")):
-            step()
-
-    try:
-        bf16_step()  # warm-up; raises where bf16 does not run
-    except RuntimeError as e:  # e.g. oneDNN refusing bf16 LSTM on AVX2-only CPUs
-        if requested == "bf16":
-            raise MlsplabError(f"--precision=bf16 does not run on this {device}: {e}") from e
-        return Precision("fp32", f"bf16 autocast failed on this {device.type}: {str(e)[:80]}")
-    if requested == "bf16":
-        return Precision("bf16", "requested")
-    step()  # fp32 warm-up
-    # interleaved and best-of: a busy machine slows some calls, not the fastest of each kind
-    t_fp32 = t_bf16 = math.inf
-    for _ in range(repeats):
-        t_fp32 = min(t_fp32, _seconds_of(step))
-        t_bf16 = min(t_bf16, _seconds_of(bf16_step))
-    speedup = t_fp32 / t_bf16
-    if speedup >= BF16_MIN_SPEEDUP:
-        return Precision("bf16", f"probe: bf16 {speedup:.2f}x faster than fp32")
-    return Precision("fp32", f"probe: bf16 only {speedup:.2f}x the speed of fp32")
 
 
 def matmul_flops(device: torch.device, n: int = 1024, repeats: int = 10,
