@@ -183,7 +183,8 @@ def _ranking(docs: Docs, what: str) -> str:
              if not beyond_spread(docs[a], docs[b])]
     n_seeds = len(docs[order[0]].get("seeds", []))
     text = (f"Ranked by test accuracy at each seed's lowest-validation-loss epoch (mean ± std "
-            f"over {n_seeds} seeds, {docs[order[0]]['epochs']} epochs each): "
+            f"over {n_seeds} seed{'s' if n_seeds != 1 else ''}, "
+            f"{docs[order[0]]['epochs']} epochs each): "
             + ", ".join(parts) + ".")
     if close:
         text += (f" The gap between {'; '.join(close)} is within the larger seed std, so "
