@@ -202,6 +202,50 @@ def test_best_file_holds_best_weights_when_validation_gets_worse(tmp_path: Path)
         torch.testing.assert_close(best[k], v)
 
 
+def test_short_epochs_write_one_checkpoint_not_one_per_epoch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference) -> None:
+    # epochs far shorter than checkpoint_every_s (ESC-10: 1.5 s epochs, 300 s interval): the
+    # trainer writes the best weights and the checkpoint once, at the end of the last epoch
+    written: list[str] = []
+    real_save = torch.save
+
+    def counting_save(obj, f) -> None:
+        written.append(Path(f.name).name)
+        real_save(obj, f)
+
+    monkeypatch.setattr("mlsplab.training.torch.save", counting_save)
+    path = tmp_path / "run.pt"
+    result = _fit(path)
+    assert len(written) == 2, written
+    assert load_checkpoint(path)["epoch"] == CFG.epochs + 1
+    assert load_checkpoint(path)["best"]["epoch"] == result.best_epoch
+    best = load_checkpoint(tmp_path / "run.pt.best")["model"]
+    for k, v in reference.best_state.items():
+        torch.testing.assert_close(best[k], v)
+    assert _strip(result.history) == _strip(reference.history)
+
+
+def test_checkpoint_interval_passed_at_an_epoch_end_saves_there(tmp_path: Path,
+                                                                reference) -> None:
+    # checkpoint_every_s=0: a checkpoint (with its best weights) after every epoch too
+    config = TrainConfig(epochs=CFG.epochs, lr=CFG.lr, checkpoint_every_s=0.0)
+    calls = {"n": 0}
+
+    def stop_at_epoch_2_end(model: torch.nn.Module, idx: torch.Tensor):
+        calls["n"] += 1
+        if calls["n"] == 17:  # first batch of epoch 3: raise as a kill would
+            raise RuntimeError("killed")
+        return step(model, idx)
+
+    path = tmp_path / "run.pt"
+    with pytest.raises(RuntimeError, match="killed"):
+        _fit(path, config=config, train_step=stop_at_epoch_2_end)
+    ckpt = load_checkpoint(path)
+    assert (ckpt["epoch"], ckpt["batch"], len(ckpt["history"])) == (3, 0, 2)
+    resumed = _fit(path, config=config)
+    assert _strip(resumed.history) == _strip(reference.history)
+
+
 def test_finished_run_resumes_to_same_result(tmp_path: Path, reference) -> None:
     path = tmp_path / "r.pt"
     _fit(path)

@@ -9,11 +9,15 @@ Used by every experiment (IMDB sentiment models and ESC-10 CNNs). The experiment
 * ``evaluate(model)``: returns ``{"loss": ..., "accuracy": ...}`` on the validation set, plus
   any other measurements to record in the history (e.g. ``train_eval_loss``).
 
-Checkpoints are written atomically at the end of every epoch and, inside long epochs, every
-``checkpoint_every_s`` seconds; they hold the model, optimizer, RNG state, position inside the
-epoch, running sums and history, so a run killed at any point (Ctrl-C, ``kill``, ``kill -9``)
-and started again ends with the same history as an uninterrupted run. The best-validation-loss
-weights are kept in a second file. Both load with ``torch.load(weights_only=True)``. A
+Checkpoints are written atomically every ``checkpoint_every_s`` seconds (inside an epoch or
+at its end, whichever comes first once the interval has passed), at the end of the last epoch,
+and when a signal or the deadline stops the run; they hold the model, optimizer, RNG state,
+position inside the epoch, running sums and history, so a run killed at any point (Ctrl-C,
+``kill``, ``kill -9``) and started again ends with the same history as an uninterrupted run. A
+run of many short epochs (ESC-10: about 1.5 s each) therefore writes a few checkpoints, not
+one per epoch. The best-validation-loss weights are kept in a second file, written just before
+the checkpoint that refers to them, so the two always agree. Both load with
+``torch.load(weights_only=True)``. A
 checkpoint that cannot be written (full disk) leaves the previous one in place and stops the
 run with a message saying where the next run resumes; a truncated one is refused on resume
 with a message naming the file and how to start that run again.
@@ -54,7 +58,7 @@ class TrainConfig:
     momentum: float = 0.9  # used by sgd-momentum only
     weight_decay: float = 0.0
     grad_clip: float | None = None  # max global grad norm; None: no clipping
-    checkpoint_every_s: float = 300.0  # mid-epoch checkpoint interval (long epochs)
+    checkpoint_every_s: float = 300.0  # seconds between checkpoints (0: after every batch)
     early_stop_patience: int | None = None  # stop after this many epochs without val improvement
 
 
@@ -180,7 +184,7 @@ def fit(
     model : torch.nn.Module
         Already on its device.
     config : TrainConfig
-        ``checkpoint_every_s=0`` checkpoints after every batch.
+        ``checkpoint_every_s=0`` checkpoints after every batch and every epoch.
     train_batches : callable, epoch (1-based) -> sequence of batches
         Must be deterministic in ``epoch``: a resumed run skips the batches already done.
     train_step : callable, (model, batch) -> (summed loss tensor, n_items)
@@ -222,10 +226,17 @@ def fit(
     start_epoch, start_batch, best_state = run["epoch"], run["batch"], run["best_state"]
     # where the checkpoint on disk resumes from ({} while there is none), for error messages
     saved = {"epoch": start_epoch, "batch": start_batch} if run["resumed"] else {}
+    # best weights found since the last checkpoint: written with the next one, so that a kill
+    # in between leaves a checkpoint and a .best file that agree
+    best_unsaved = False
 
     def save(epoch: int, batch: int) -> None:
+        nonlocal best_unsaved
         if ckpt_path is None:
             return
+        if best_unsaved:
+            _save_best(best_path, best_state, saved)
+            best_unsaved = False
         state = {"format": CHECKPOINT_FORMAT, "identity": identity,
                  "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "rng": torch.get_rng_state(), "history": history, "sums": sums, "best": best,
@@ -244,6 +255,7 @@ def fit(
     previous = _catch_stop_signals(on_signal)  # finish the batch, save, exit cleanly
     stopped_early = False
     past_deadline = False
+    last_save = time.monotonic()
     try:
         for epoch in range(start_epoch, config.epochs + 1):
             if _patience_exhausted(history, best, config):
@@ -253,7 +265,6 @@ def fit(
             if len(batches) == 0:
                 raise MlsplabError("the training split is empty: no batches to train on")
             model.train()
-            last_save = time.monotonic()
             t0 = time.monotonic()
             bar = tqdm(total=len(batches), initial=start_batch, disable=not progress,
                        desc=f"{desc} epoch {epoch}/{config.epochs}", unit="batch", leave=False)
@@ -293,14 +304,20 @@ def fit(
             if row["val_loss"] < best["val_loss"]:
                 best = {"epoch": epoch, "val_loss": row["val_loss"]}
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                _save_best(best_path, best_state, saved)
+                best_unsaved = True
             _log_epoch(desc, row, config.epochs, progress)
             sums = {"loss": 0.0, "n": 0, "seconds": 0.0}
             start_batch = 0
-            save(epoch + 1, 0)
+            at_deadline = (deadline is not None and time.time() >= deadline
+                           and epoch < config.epochs)
+            if (stop["requested"] or at_deadline or epoch == config.epochs
+                    or _patience_exhausted(history, best, config)
+                    or time.monotonic() - last_save >= config.checkpoint_every_s):
+                save(epoch + 1, 0)
+                last_save = time.monotonic()
             if stop["requested"]:
                 raise _StopRequested
-            if deadline is not None and time.time() >= deadline and epoch < config.epochs:
+            if at_deadline:
                 past_deadline = True
                 log.info("%s: deadline reached after epoch %d; checkpoint saved", desc, epoch)
                 break
