@@ -124,6 +124,20 @@ def load_checkpoint(path: str | Path, *, restart: str | None = None) -> dict[str
     return ckpt
 
 
+def remove_checkpoint(checkpoint_path: str | Path) -> int:
+    """Delete a finished run's resume checkpoint and its ``.best`` file; the bytes freed.
+
+    Call it only once the run's results (and any weights to keep) are written elsewhere.
+    """
+    freed = 0
+    path = Path(checkpoint_path)
+    for p in (path, path.with_name(path.name + ".best")):
+        if p.exists():
+            freed += p.stat().st_size
+            p.unlink()
+    return freed
+
+
 def save_torch(path: str | Path, obj: Any) -> None:
     """``torch.save`` through a temporary file and rename (:func:`mlsplab.io.atomic_write`).
 

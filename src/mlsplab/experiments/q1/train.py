@@ -43,7 +43,7 @@ from mlsplab.experiments.q1.model import build_model, lstm_input, n_parameters
 from mlsplab.io import atomic_write_json, config_hash, read_json
 from mlsplab.runtime import Precision, cpu_name, resolve_precision, select_device
 from mlsplab.seeding import set_seed
-from mlsplab.training import TrainConfig, fit, load_checkpoint, save_torch
+from mlsplab.training import TrainConfig, fit, load_checkpoint, remove_checkpoint, save_torch
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ def train_seed(*, config: dict[str, Any], identity: dict[str, Any], seed: int, o
         old = read_json(result_path)
         if old.get("identity_hash") == config_hash(identity) and old.get("complete"):
             log.info("%s seed %d: finished; skipping", cfg.experiment_id, seed)
+            remove_checkpoint(sdir / "checkpoint.pt")  # a kill may have come between writes
             return old
     device = select_device(cfg.device)
     ckpt_path = sdir / "checkpoint.pt"
@@ -178,6 +179,8 @@ def train_seed(*, config: dict[str, Any], identity: dict[str, Any], seed: int, o
             _save_model(Path(out) / cfg.experiment_id / "model.pt", cfg, seed, model, data)
     out_doc["train_wall_seconds_this_call"] = time.perf_counter() - t0
     atomic_write_json(result_path, out_doc)
+    if result.finished:  # results (and model.pt) are on disk: the resume state is not needed
+        remove_checkpoint(ckpt_path)
     return out_doc
 
 

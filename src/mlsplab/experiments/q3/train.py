@@ -44,7 +44,7 @@ from mlsplab.io import atomic_write_json, config_hash
 from mlsplab.models.esc_cnn import EscCnn, EscCnnConfig
 from mlsplab.runtime import select_device
 from mlsplab.seeding import set_seed
-from mlsplab.training import TrainConfig, fit, make_optimizer, save_torch
+from mlsplab.training import TrainConfig, fit, make_optimizer, remove_checkpoint, save_torch
 
 log = logging.getLogger(__name__)
 
@@ -165,20 +165,9 @@ def _reuse(job: TrainJob, identity: dict[str, Any]) -> dict[str, Any] | None:
     done = finished_metrics(job.run_dir, identity, filename=RESULT_FILE)
     if done is None:
         return None
-    _drop_resume_checkpoints(job.run_dir)  # a kill may have come between the writes
+    remove_checkpoint(job.run_dir / CHECKPOINT_FILE)  # a kill may have come between the writes
     log.info("reusing trained model %s", job.run_dir)
     return {**done, "reused": True}  # marked for this call's timing only, not in the file
-
-
-def _drop_resume_checkpoints(run_dir: Path) -> int:
-    """Delete the resume checkpoints of a finished training; the bytes freed."""
-    freed = 0
-    for name in (CHECKPOINT_FILE, CHECKPOINT_FILE + ".best"):
-        path = run_dir / name
-        if path.exists():
-            freed += path.stat().st_size
-            path.unlink()
-    return freed
 
 
 def _save_model(job: TrainJob, data: EscData, model_config: EscCnnConfig,
@@ -283,7 +272,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
                    "resume_checkpoint_bytes_deleted": sum(p.stat().st_size for p in removable
                                                           if p.exists())}
     atomic_write_json(job.run_dir / RESULT_FILE, out)
-    _drop_resume_checkpoints(job.run_dir)  # only now: weights and results are on disk
+    remove_checkpoint(job.run_dir / CHECKPOINT_FILE)  # only now: weights and results are on disk
     log.info("%s: best epoch %d, test accuracy %.4f (last epoch %.4f)", job.name,
              out["best_epoch"], out["test_accuracy"], out["test_accuracy_last"])
     return out
