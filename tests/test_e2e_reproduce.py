@@ -74,6 +74,9 @@ def test_quick_reproduce_end_to_end(quick_run: Path, tiny_data: Path,
     timings = json.loads((out / "reproduce" / "timings.json").read_text())
     assert {s.key for s in STEPS} == set(timings["experiments"])
     assert all(t["status"] == "done" for t in timings["experiments"].values())
+    # each step says how many threads it had and how loaded the machine was
+    assert all(t["threads"] >= 1 and len(t["load_average"]) == 2
+               for t in timings["experiments"].values())
 
     # a second run finds every result finished with the same config and reuses it
     monkeypatch.setenv("MLSPLAB_OFFLINE", "1")

@@ -1,17 +1,26 @@
-"""The README's results table is generated from results/reference/ and must match it."""
+"""The README's results and wall-time tables are generated from results/reference/ and must
+match it."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from mlsplab.reference import BEGIN, END, REFERENCE, current_block, readme_block, update_readme
+from mlsplab.reference import (
+    BEGIN,
+    END,
+    REFERENCE,
+    WALL_BEGIN,
+    WALL_END,
+    readme_differs,
+    update_readme,
+)
 
 
-def test_readme_table_matches_the_reference_files() -> None:
+def test_readme_tables_match_the_reference_files() -> None:
     assert REFERENCE.is_dir(), "results/reference/ is missing"
-    assert current_block() == readme_block(), (
-        "README.md's results table differs from results/reference: run "
+    assert readme_differs() == [], (
+        "README.md's generated blocks differ from results/reference: run "
         "`python -m mlsplab.reference`")
 
 
@@ -29,9 +38,36 @@ def test_table_follows_the_files(tmp_path: Path) -> None:
          "test_accuracy_per_seed": [0.6, 0.65, 0.625], "config": {"epochs": 40},
          "epochs_completed": [40, 40, 30]}))
     readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\nrest\n")
+    readme.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\n{WALL_BEGIN}\n{WALL_END}\n\nrest\n")
     assert update_readme(readme, ref) is True
     text = readme.read_text()
     assert "| q3a-sgd | 62.5 \u00b1 5.0 % | 3 seeds | 30 of 40 epochs |" in text
     assert "| q1b-lstm-avg | not in the reference run yet |" in text
     assert text.endswith("\n\nrest\n") and update_readme(readme, ref) is False
+    assert "No wall times yet" in text
+
+
+def test_wall_times_follow_the_timings_and_the_imdb_metrics(tmp_path: Path, capsys) -> None:
+    ref = tmp_path / "ref"
+    (ref / "reproduce").mkdir(parents=True)
+    (ref / "q1b-lstm-avg").mkdir()
+    (ref / "q1b-lstm-avg" / "metrics.json").write_text(json.dumps(
+        {"test_accuracy": 0.875, "seconds_per_epoch": 250.0, "tokens_per_second": 36000.0,
+         "threads": 1, "precision": "bf16", "epochs_completed": 25, "epochs_planned": 25}))
+    (ref / "reproduce" / "timings.json").write_text(json.dumps(
+        {"cpu": "AMD EPYC (avx2, 2 threads)", "experiments": {
+            "q1b": {"status": "done", "seconds": 600.0, "seconds_all_calls": 7000.0,
+                    "threads": 1, "load_average": [1.04, 2.01]},
+            "q2": {"status": "done", "seconds": 1.2}}}))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{BEGIN}\n{END}\n{WALL_BEGIN}\nold\n{WALL_END}\n")
+    assert readme_differs(readme, ref) == [BEGIN, WALL_BEGIN]
+    assert update_readme(readme, ref) is True and readme_differs(readme, ref) == []
+    text = readme.read_text()
+    assert "On AMD EPYC (avx2, 2 threads);" in text and "In all 1h56m." in text
+    assert ("| 1h56m | 1 | 1.0, 2.0 | 4m10s of training steps per epoch, 36,000 tokens/s, "
+            "1 thread, bf16, 25 of 25 epochs |") in text
+    assert "| q2 | " in text and "| 1.2s | ? | not recorded |  |" in text
+    # a hand edit of a generated number is caught
+    readme.write_text(text.replace("1h56m", "2h00m"))
+    assert readme_differs(readme, ref) == [WALL_BEGIN]

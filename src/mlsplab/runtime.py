@@ -112,7 +112,9 @@ def cpu_name() -> str:
     """A short description of the processor (model name and vector extensions)."""
     name, flags = cpu_info()
     ext = [x for x in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if x in flags]
-    return f"{name} ({', '.join(ext) or 'no AVX2'}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return (f"{name} ({', '.join(ext) or 'no AVX2'}, {threads} "
+            f"thread{'' if threads == 1 else 's'})")
 
 
 # ---------------------------------------------------------------------------------------------

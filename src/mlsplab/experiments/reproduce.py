@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -42,12 +43,19 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 def run_step(step_key: str, options: RunOptions) -> dict[str, Any]:
     """Run one registry step (module-level so that an executor can ship it to a worker)."""
+    import torch
+
     from mlsplab.experiments.registry import step as registry_step
 
     step = registry_step(step_key)
+    load_start = os.getloadavg()[0]
     t0 = time.monotonic()
     resolve(step.runner)(options, **step.params)
-    return {"host": where(), "seconds": time.monotonic() - t0}
+    # the 1-minute load average of the machine at the start and end says whether the step
+    # had the cores to itself (the README's wall-time table prints it)
+    return {"host": where(), "seconds": time.monotonic() - t0,
+            "threads": torch.get_num_threads(),
+            "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)]}
 
 
 def _deadline(budget_end: float | None, timed: list[str], key: str,
@@ -150,6 +158,7 @@ def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
         after = _metrics_mtimes(options.out, s)
         entries[s.key] = {"status": "reused" if after and after == before[s.key] else "done",
                           "seconds": result["seconds"], "host": result["host"],
+                          "threads": result["threads"], "load_average": result["load_average"],
                           "executor": executor.name}
     return entries
 

@@ -38,17 +38,21 @@ def timing_blocks(results: Results) -> list[Block]:
         except KeyError:
             ids = "\u2014"
         seconds = entry.get("seconds")
+        load = entry.get("load_average")
         rows.append([key, ids, str(entry.get("status", ""))[:120], format_duration(seconds),
                      format_duration(entry.get("seconds_all_calls", seconds)),
-                     str(entry.get("host", "\u2014")), str(entry.get("executor", "\u2014"))])
+                     str(entry.get("host", "\u2014")), str(entry.get("executor", "\u2014")),
+                     str(entry.get("threads", "\u2014")),
+                     f"{load[0]:.1f}, {load[1]:.1f}" if isinstance(load, list) else "\u2014"])
     caption = (f"Steps of `mlsplab reproduce`: wall time of the last call and of all calls "
-               f"(resumes and --time-budget slices add up); in all "
+               f"(resumes and --time-budget slices add up), the threads of the step's process "
+               f"and the machine's 1-minute load average when it started and ended; in all "
                f"{format_duration(timings.get('total_seconds_all_calls'))}, last call "
                f"{format_duration(timings.get('total_seconds'))}, on "
                f"{timings.get('cpu', 'an unrecorded CPU')}. Steps run side by side overlap.")
     return [Heading("Where and how long each step ran", 2, anchor="timings"),
             Table(["step", "results", "status of last call", "last call", "all calls", "host",
-                   "executor"], rows, caption=caption)]
+                   "executor", "threads", "load"], rows, caption=caption)]
 
 
 def provenance_blocks(results: Results) -> list[Block]:
