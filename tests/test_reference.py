@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from mlsplab.errors import MlsplabError
 from mlsplab.reference import (
     BEGIN,
     END,
     REFERENCE,
     WALL_BEGIN,
     WALL_END,
+    copy_run,
     readme_differs,
     update_readme,
 )
@@ -71,3 +75,32 @@ def test_wall_times_follow_the_timings_and_the_imdb_metrics(tmp_path: Path, caps
     # a hand edit of a generated number is caught
     readme.write_text(text.replace("1h56m", "2h00m"))
     assert readme_differs(readme, ref) == [WALL_BEGIN]
+
+
+def test_copy_from_a_run_takes_text_results_only(tmp_path: Path) -> None:
+    run, ref = tmp_path / "run", tmp_path / "ref"
+    for exp_id in ("q2-tdnn", "q3a-sgd"):
+        (run / exp_id).mkdir(parents=True)
+        (run / exp_id / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5}))
+    (run / "q3a-sgd" / "ckpt.pt").write_bytes(b"weights")
+    (run / "report").mkdir()
+    (run / "report" / "report.pdf").write_bytes(b"%PDF")
+    (run / "reproduce").mkdir()
+    (run / "reproduce" / "timings.json").write_text("{}")
+    (ref / "q3-pilot").mkdir(parents=True)
+    (ref / "q3-pilot" / "metrics.json").write_text("{}")  # not in the run: kept
+    assert sorted(copy_run(run, ref)) == ["q2-tdnn/metrics.json", "q3a-sgd/metrics.json",
+                                          "reproduce/timings.json"]
+    assert sorted(str(p.relative_to(ref)) for p in ref.rglob("*") if p.is_file()) == [
+        "q2-tdnn/metrics.json", "q3-pilot/metrics.json", "q3a-sgd/metrics.json",
+        "reproduce/timings.json"]
+
+
+def test_copy_from_refuses_quick_runs_and_empty_folders(tmp_path: Path) -> None:
+    with pytest.raises(MlsplabError, match="no <id>/metrics.json"):
+        copy_run(tmp_path, tmp_path / "ref")
+    (tmp_path / "q2-tdnn").mkdir()
+    (tmp_path / "q2-tdnn" / "metrics.json").write_text(json.dumps({"quick": True}))
+    with pytest.raises(MlsplabError, match="q2-tdnn come from a --quick run"):
+        copy_run(tmp_path, tmp_path / "ref")
+    assert not (tmp_path / "ref").exists()

@@ -19,7 +19,7 @@ from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.registry import PARTS, STEPS, step_of
 from mlsplab.formatting import percent
-from mlsplab.io import atomic_write_text
+from mlsplab.io import atomic_write_bytes, atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "results" / "reference"
@@ -200,12 +200,49 @@ def update_readme(readme: Path = README, ref: Path = REFERENCE) -> bool:
     return True
 
 
+def copy_run(run: Path, ref: Path = REFERENCE) -> list[str]:
+    """Copy the text results of the run folder ``run`` into ``ref``: the ``metrics.json`` of
+    every registry experiment it holds and its ``reproduce/timings.json``. Experiments the run
+    lacks keep their files in ``ref``. Returns what was copied (paths relative to ``ref``).
+
+    Raises
+    ------
+    MlsplabError
+        If ``run`` holds no results, or a result of a quick run (not the assignment's settings).
+    """
+    docs = _load(run)
+    if not docs:
+        raise MlsplabError(f"{run}: no <id>/metrics.json of any experiment; is it a results "
+                           "folder of `mlsplab reproduce`?")
+    quick = sorted(i for i, d in docs.items() if d.get("quick"))
+    if quick:
+        raise MlsplabError(f"{run}: {', '.join(quick)} come from a --quick run; the reference "
+                           "holds the assignment's settings only")
+    copied = []
+    for exp_id in docs:
+        src = run / exp_id / "metrics.json"
+        atomic_write_bytes(ref / exp_id / "metrics.json", src.read_bytes())
+        copied.append(f"{exp_id}/metrics.json")
+    if (run / TIMINGS).exists():
+        atomic_write_bytes(ref / TIMINGS, (run / TIMINGS).read_bytes())
+        copied.append(str(TIMINGS))
+    return copied
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlsplab.reference", description=__doc__)
     parser.add_argument("--check", action="store_true",
                         help="only compare; exit 1 when README.md differs from the reference")
     parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument("--copy-from", type=Path, default=None, metavar="RUN",
+                        help="first copy RUN's metrics.json files and reproduce/timings.json "
+                             "into the reference folder (no checkpoints, caches or images)")
     args = parser.parse_args(argv)
+    if args.copy_from is not None:
+        if args.check:
+            raise MlsplabError("--check compares only; drop it to copy with --copy-from")
+        copied = copy_run(args.copy_from, args.reference)
+        print(f"copied {len(copied)} file(s) from {args.copy_from} into {args.reference}")
     if args.check:
         differs = readme_differs(ref=args.reference)
         print("README's generated blocks are up to date" if not differs else
@@ -218,4 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except MlsplabError as e:
+        sys.exit(f"python -m mlsplab.reference: error: {e}")
