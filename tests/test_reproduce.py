@@ -45,6 +45,15 @@ def test_parallel_groups_join_consecutive_steps_of_one_runner() -> None:
         [s.key] for s in steps]
     groups = [[s.key for s in g] for g in _groups(steps, parallel=True)]
     assert ["q1b", "q1c", "q1d"] in groups and sum(map(len, groups)) == len(steps)
+    # with estimates, the longest training of a group starts first; serial order is untouched
+    estimates = {"q1b": 8000.0, "q1c": 7800.0, "q1d": 12000.0}
+    groups = [[s.key for s in g] for g in _groups(steps, parallel=True, estimates=estimates)]
+    assert ["q1d", "q1b", "q1c"] in groups
+    assert [[s.key] for s in steps] == [
+        [s.key for s in g] for g in _groups(steps, parallel=False, estimates=estimates)]
+    partial = {"q1b": 8000.0, "q1d": 12000.0}  # one unknown: registry order
+    assert ["q1b", "q1c", "q1d"] in [[s.key for s in g] for g in _groups(
+        steps, parallel=True, estimates=partial)]
 
 
 def test_time_budget_is_shared_by_serial_trainings_and_whole_side_by_side() -> None:
