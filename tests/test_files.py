@@ -126,7 +126,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     payload = b""
     claimed_length: int | None = None
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         if self.path == "/broken-chunks":  # a chunked response cut inside a chunk
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")

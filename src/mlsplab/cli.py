@@ -21,8 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "embed": ("mlsplab.experiments.q1a.cli",
               "Q1(a): word2vec embeddings, PCA to 2-D, clustering"),
     "sentiment": ("mlsplab.experiments.q1.cli",
-                  "Q1(b-d): train an IMDB sentiment model (lstm-avg, lstm-attention, "
-                  "transformer)"),
+                  ("Q1(b-d): train an IMDB sentiment model (lstm-avg, lstm-attention, "
+                  "transformer)")),
     "predict": ("mlsplab.predict", "label your own reviews with the trained IMDB models"),
     "bench": ("mlsplab.experiments.bench", "benchmarks: `bench sentiment` (ours vs naive)"),
     "tdnn": ("mlsplab.experiments.q2.cli",

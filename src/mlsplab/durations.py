@@ -10,7 +10,7 @@ def format_duration(seconds: float | None) -> str:
         return "?"
     if seconds < 10:
         return f"{seconds:.1f}s"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"

@@ -182,7 +182,7 @@ class RayExecutor:
         results it wrote. Then the failures (an exception in the task, a worker or node that
         died, an object that was lost) raise one :class:`MlsplabError` line naming them.
         """
-        from tqdm.auto import tqdm
+        from mlsplab.progress import progress_bar
 
         ray = import_ray()
         if not ray.is_initialized():  # unpickled in another process, or after close()
@@ -199,8 +199,8 @@ class RayExecutor:
         failures: list[str] = []
         pending = list(refs)
         try:
-            with tqdm(total=len(tasks), desc="ray tasks", unit="task",
-                      disable=not self.progress) as bar:
+            with progress_bar(total=len(tasks), desc="ray tasks", unit="task",
+                              disable=not self.progress) as bar:
                 while pending:
                     ready, pending = ray.wait(pending, num_returns=1)
                     i = index[ready[0]]

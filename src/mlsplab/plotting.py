@@ -12,9 +12,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: figures go to files only
 
-import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+import matplotlib.pyplot as plt  # only after the backend is chosen
 
-from mlsplab.io import atomic_write  # noqa: E402
+from mlsplab.io import atomic_write
 
 # Sizes in inches and points for an A4 page with ~6.3 in of text width: at print size every
 # label is at least 8 pt.

@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from mlsplab.errors import MlsplabError
 from mlsplab.io import WriteError, atomic_write
+from mlsplab.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +281,9 @@ def fit(
                 raise MlsplabError("the training split is empty: no batches to train on")
             model.train()
             t0 = time.monotonic()
-            bar = tqdm(total=len(batches), initial=start_batch, disable=not progress,
-                       desc=f"{desc} epoch {epoch}/{config.epochs}", unit="batch", leave=False)
+            bar = progress_bar(total=len(batches), initial=start_batch, disable=not progress,
+                               desc=f"{desc} epoch {epoch}/{config.epochs}", unit="batch",
+                               leave=False)
             for b in range(start_batch, len(batches)):
                 optimizer.zero_grad(set_to_none=True)
                 loss_sum, n = train_step(model, batches[b])
@@ -292,7 +294,8 @@ def fit(
                 sums["loss"] += float(loss_sum.detach())
                 sums["n"] += int(n)
                 bar.update(1)
-                bar.set_postfix(loss=f"{sums['loss'] / max(sums['n'], 1):.4f}")
+                # shown at the bar's next redraw, not a redraw of its own per batch
+                bar.set_postfix(loss=f"{sums['loss'] / max(sums['n'], 1):.4f}", refresh=False)
                 now = time.monotonic()
                 past_deadline = deadline is not None and time.time() >= deadline
                 if stop["requested"] or past_deadline or (

@@ -23,12 +23,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from mlsplab.data.esc50 import CLIP_SECONDS, SAMPLE_RATE, Clip, iter_audio, read_metadata
 from mlsplab.data.files import file_sha256
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write, config_hash
+from mlsplab.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +190,8 @@ def load_esc10_features(zip_path: str | Path, cache_dir: str | Path, *,
     X = np.empty((len(clips), params.n_mels, params.n_frames), dtype=np.float32)
     n_samples = round(params.clip_seconds * params.sr)
     audio = iter_audio(zip_path, clips, sr=params.sr, n_samples=n_samples)
-    for i, (_, y) in enumerate(tqdm(audio, total=len(clips), desc="log-mel", unit="clip",
-                                    disable=not progress)):
+    for i, (_, y) in enumerate(progress_bar(audio, total=len(clips), desc="log-mel",
+                                            unit="clip", disable=not progress)):
         X[i] = log_mel_spectrogram(
             y=y, sr=params.sr, n_fft=params.n_fft, win_length=params.win_length,
             hop_length=params.hop_length, n_mels=params.n_mels, fmin=params.fmin,

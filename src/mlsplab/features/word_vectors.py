@@ -43,6 +43,7 @@ from mlsplab.data.files import IMDB_UNSUP, locate, provenance
 from mlsplab.errors import MlsplabError
 from mlsplab.features.tokenizer import tokenize
 from mlsplab.io import atomic_write, atomic_write_json, config_hash, read_json
+from mlsplab.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ class _EpochBar(CallbackAny2Vec):
         self.bar: tqdm | None = None
 
     def on_train_begin(self, model: Word2Vec) -> None:
-        self.bar = tqdm(total=self.epochs, desc="word2vec epochs", unit="epoch")
+        self.bar = progress_bar(total=self.epochs, desc="word2vec epochs", unit="epoch")
 
     def on_epoch_end(self, model: Word2Vec) -> None:
         assert self.bar is not None
@@ -323,8 +324,8 @@ def _build_corpus(unsup: Path | None, train_texts: Sequence[str],
     if unsup is not None:
         try:
             with gzip.open(unsup, "rt", encoding="utf-8") as f:
-                for line in tqdm(f, desc="tokenizing unlabelled reviews", unit=" reviews",
-                                 total=max_unsup):
+                for line in progress_bar(f, desc="tokenizing unlabelled reviews",
+                                         unit=" reviews", total=max_unsup):
                     if max_unsup is not None and len(corpus) >= max_unsup:
                         break
                     tokens = tokenize(line)
@@ -334,7 +335,7 @@ def _build_corpus(unsup: Path | None, train_texts: Sequence[str],
             raise MlsplabError(f"{unsup}: not a readable UTF-8 gzip text file ({e}); "
                                "replace it with a good copy") from e
     n_unsup = len(corpus)
-    for text in tqdm(train_texts, desc="tokenizing training reviews", unit=" reviews"):
+    for text in progress_bar(train_texts, desc="tokenizing training reviews", unit=" reviews"):
         corpus.append([intern(t) for t in tokenize(text)])
     return corpus, n_unsup
 
