@@ -25,6 +25,7 @@ from mlsplab.experiments.q1 import data as q1data
 from mlsplab.experiments.q1 import train
 from mlsplab.experiments.q1.config import LEARNING_RATES, SentimentConfig
 from mlsplab.experiments.q1.model import build_model
+from mlsplab.features.word_vectors import word2vec_params
 from mlsplab.io import read_json
 from mlsplab.training import load_checkpoint
 
@@ -158,6 +159,17 @@ def test_interrupted_run_resumes_to_the_same_history(data_dir, tmp_path):
     assert rest["complete"] is True
     assert _strip(rest["history"]) == _strip(full["history"])
     assert rest["test_accuracy"] == full["test_accuracy"]
+
+
+def test_checkpoint_of_other_word2vec_settings_is_not_resumed(data_dir, tmp_path,
+                                                              monkeypatch):
+    # the model's embeddings come from the word vectors: a run interrupted under other
+    # word2vec settings is another configuration, refused rather than resumed with them
+    train.run(opts(tmp_path, data_dir, deadline=time.time()), model="lstm-avg", progress=False)
+    other = replace(word2vec_params(quick=True), sample=1e-2)
+    monkeypatch.setattr(train, "word2vec_params", lambda quick: other)
+    with pytest.raises(MlsplabError, match="different configuration"):
+        train.run(opts(tmp_path, data_dir), model="lstm-avg", progress=False)
 
 
 def test_unknown_model(tmp_path, capsys):

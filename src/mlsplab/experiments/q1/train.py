@@ -40,6 +40,7 @@ from mlsplab.experiments.q1.config import (
 )
 from mlsplab.experiments.q1.data import SentimentData, load_data
 from mlsplab.experiments.q1.model import build_model, lstm_input, n_parameters
+from mlsplab.features.word_vectors import word2vec_params
 from mlsplab.io import atomic_write_json, config_hash, read_json
 from mlsplab.runtime import Precision, cpu_name, resolve_precision, select_device
 from mlsplab.seeding import set_seed
@@ -74,8 +75,10 @@ def run(options: RunOptions, *, model: str, lr: float | None = None,
     # one decision per machine (cached), so every IMDB model of a run uses the same precision
     precision = resolve_precision(cfg.precision_requested, device)
     data_sha = provenance(locate(IMDB_ZIP, cfg.data_dir))["sha256"]
-    # the resolved device type and precision change the numbers, so they key resume and skip
-    run_keys = {"device": device.type, "precision": precision.name, "data_sha256": data_sha}
+    # the resolved device type and precision change the numbers, so they key resume and skip;
+    # so do the word2vec settings (a checkpoint of other vectors must not be resumed)
+    run_keys = {"device": device.type, "precision": precision.name, "data_sha256": data_sha,
+                "word2vec": None if cfg.pretrained else asdict(word2vec_params(quick=cfg.quick))}
     identities = {s: {**cfg.identity(s), **run_keys} for s in cfg.seed_list}
     config = {**cfg.identity(cfg.seed), "seeds": cfg.seed_list, **run_keys}
     if (done := finished_metrics(exp_dir, config)) is not None:
