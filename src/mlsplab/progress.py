@@ -29,4 +29,7 @@ def progress_bar(*args: Any, **kwargs: Any) -> tqdm:
     """``tqdm(*args, **kwargs)``, redrawn at :func:`redraw_interval` unless ``mininterval`` is
     given."""
     kwargs.setdefault("mininterval", redraw_interval())
+    # tqdm's monitor thread redraws a bar idle for maxinterval (default 10 s): not sooner than
+    # the chosen interval either
+    kwargs.setdefault("maxinterval", max(10.0, kwargs["mininterval"]))
     return tqdm(*args, **kwargs)
