@@ -62,7 +62,9 @@ def test_wall_times_follow_the_timings_and_the_imdb_metrics(tmp_path: Path, caps
         {"cpu": "AMD EPYC (avx2, 2 threads)", "experiments": {
             "q1b": {"status": "done", "seconds": 600.0, "seconds_all_calls": 7000.0,
                     "threads": 1, "load_average": [1.04, 2.01]},
-            "q2": {"status": "done", "seconds": 1.2}}}))
+            "q2": {"status": "done", "seconds": 1.2},
+            "q4": {"status": "failed: training stopped by signal; progress saved in x",
+                   "seconds": 3.0}}}))
     readme = tmp_path / "README.md"
     readme.write_text(f"{BEGIN}\n{END}\n{WALL_BEGIN}\nold\n{WALL_END}\n")
     assert readme_differs(readme, ref) == [BEGIN, WALL_BEGIN]
@@ -72,6 +74,7 @@ def test_wall_times_follow_the_timings_and_the_imdb_metrics(tmp_path: Path, caps
     assert ("| 1h56m | 1 | 1.0, 2.0 | 4m10s of training steps per epoch, 36,000 tokens/s, "
             "1 thread, bf16, 25 of 25 epochs |") in text
     assert "| q2 | " in text and "| 1.2s | ? | not recorded |  |" in text
+    assert "| 3.0s | ? | not recorded | last call failed: training stopped by signal |" in text
     # a hand edit of a generated number is caught
     readme.write_text(text.replace("1h56m", "2h00m"))
     assert readme_differs(readme, ref) == [WALL_BEGIN]

@@ -151,6 +151,9 @@ def wall_time_table(ref: Path = REFERENCE) -> str:
         load = entry.get("load_average")
         load_text = f"{load[0]:.1f}, {load[1]:.1f}" if isinstance(load, list) else "not recorded"
         note = _imdb_note(docs.get(step.ids[0])) if step.runner.endswith("q1.train:run") else ""
+        status = str(entry.get("status", ""))
+        if status not in ("done", "reused"):  # the last call was stopped or failed
+            note = "; ".join(x for x in (note, f"last call {status.split(';')[0]}") if x)
         rows.append(f"| {step.key} | {step.title} | {format_duration(seconds)} | "
                     f"{entry.get('threads', '?')} | {load_text} | {note} |")
     return (f"On {timings.get('cpu', 'an unrecorded CPU')}; wall time summed over the calls "
