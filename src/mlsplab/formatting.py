@@ -20,3 +20,8 @@ def percent(value: Any, std: Any = None, *, digits: int = 1) -> str:
 def points(difference: float, *, digits: int = 1) -> str:
     """A difference of two fractions in percentage points, signed: ``'+1.6 points'``."""
     return f"{100 * difference:+.{digits}f} points"
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1: ``count(3, 'seed') == '3 seeds'``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -8,7 +8,7 @@ from pathlib import Path
 from mlsplab.experiments.common import add_common_args, budget_deadline
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1.config import EPOCHS, MAX_TOKENS, MODEL_IDS, QUICK
-from mlsplab.formatting import percent
+from mlsplab.formatting import count, percent
 from mlsplab.runtime import PRECISIONS
 
 
@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
         seeds = len(m.get("seeds", [])) or 1
         acc = percent(m["test_accuracy"], m.get("test_accuracy_std"), digits=2)
         print(f"{exp_id}: test accuracy {acc}"
-              f" over {seeds} seed{'s' if seeds > 1 else ''} (best-validation weights; "
+              f" over {count(seeds, 'seed')} (best-validation weights; "
               f"{m['epochs_completed']} of {m['epochs_planned']} epochs); without a twin in "
               f"training: {percent(m.get('test_accuracy_no_train_twin'), digits=2)}; "
               f"precision {m.get('precision')}")

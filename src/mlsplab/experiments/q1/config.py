@@ -64,7 +64,8 @@ ATTENTION_EXAMPLE_WORDS = (8, 40)  # their length range in tokens (readable tick
 # --- the TF-IDF + logistic-regression baseline (issue 13 item 6)
 BASELINE_NGRAMS = (1, 2)  # word unigrams and bigrams
 BASELINE_MIN_DF = 2  # a feature must occur in >= 2 training reviews
-BASELINE_C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)  # inverse L2 strength, chosen on validation
+# inverse L2 strength of the TF-IDF baseline, chosen on validation
+BASELINE_C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
 BASELINE_MAX_ITER = 1000
 
 

@@ -32,7 +32,7 @@ from mlsplab.experiments.q3.reading import (
     last_gap,
     predicted_classes,
 )
-from mlsplab.formatting import percent, points
+from mlsplab.formatting import count, percent, points
 from mlsplab.io import read_json
 from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
 
@@ -183,7 +183,7 @@ def _ranking(docs: Docs, what: str) -> str:
              if not beyond_spread(docs[a], docs[b])]
     n_seeds = len(docs[order[0]].get("seeds", []))
     text = (f"Ranked by test accuracy at each seed's lowest-validation-loss epoch (mean ± std "
-            f"over {n_seeds} seed{'s' if n_seeds != 1 else ''}, "
+            f"over {count(n_seeds, 'seed')}, "
             f"{docs[order[0]]['epochs']} epochs each): "
             + ", ".join(parts) + ".")
     if close:

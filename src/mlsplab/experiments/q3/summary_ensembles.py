@@ -19,7 +19,7 @@ from mlsplab.experiments.q3.summary import (
     present,
     status_of,
 )
-from mlsplab.formatting import percent, points
+from mlsplab.formatting import count, percent, points
 from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
 
 METHOD_NAMES = {"average": "posterior averaging", "optimal-weights": "optimal linear weights",
@@ -59,7 +59,8 @@ def ensemble_answer(doc: dict[str, Any]) -> list[Block]:
     verdict = ("more than" if abs(gain) > 100 / n_test else "at most") + " one test clip"
     blocks: list[Block] = [
         Paragraph(f"Members, each tested at its lowest-validation-loss epoch (mean ± std over "
-                  f"{len(doc['seeds'])} seed{'s' if len(doc['seeds']) != 1 else ''}): {_members_text(doc)}. The headline ensemble is "
+                  f"{count(len(doc['seeds']), 'seed')}): {_members_text(doc)}. The headline "
+                  f"ensemble is "
                   f"chosen by out-of-fold validation accuracy between the two combinations the "
                   f"assignment asks for: {METHOD_NAMES[head]}, {fmt_acc(h)} test (out-of-fold "
                   f"validation {fmt_acc(h, 'val_accuracy_oof')}); {METHOD_NAMES[other]} "
