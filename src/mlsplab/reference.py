@@ -18,7 +18,7 @@ from typing import Any
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.registry import PARTS, STEPS, step_of
-from mlsplab.formatting import percent
+from mlsplab.formatting import count, percent
 from mlsplab.io import atomic_write_bytes, atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,7 @@ def _imdb_note(doc: dict[str, Any] | None) -> str:
     if isinstance(doc.get("tokens_per_second"), (int, float)):
         parts.append(f"{doc['tokens_per_second']:,.0f} tokens/s")
     if doc.get("threads"):
-        parts.append(f"{doc['threads']} thread{'' if doc['threads'] == 1 else 's'}")
+        parts.append(count(doc['threads'], 'thread'))
     if doc.get("precision"):
         parts.append(str(doc["precision"]))
     epochs, planned = doc.get("epochs_completed"), doc.get("epochs_planned")

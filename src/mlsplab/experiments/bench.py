@@ -29,6 +29,7 @@ from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import add_common_args, experiment_dir, write_metrics
 from mlsplab.experiments.q1.config import MAX_TOKENS
+from mlsplab.formatting import count
 from mlsplab.runtime import (
     Precision,
     autocast,
@@ -175,7 +176,7 @@ def format_table(result: dict[str, Any]) -> str:
     probes = ", ".join(f"{k} {v:.1f}" for k, v in result["matmul_gflops"].items())
     lines = [(f"device {result['device']} ({result['cpu']}); matmul probe GFLOP/s: {probes} "
              f"(%peak is against the probe of the row's precision); ours in {result['precision']} "
-             f"({result['precision_reason']}); {result['threads']} threads; "
+             f"({result['precision_reason']}); {count(result['threads'], 'thread')}; "
              f"{result['n_batches_timed']} timed batches per mode; a whole bucketed epoch pads "
              f"{100 * result['epoch_padding_fraction']:.1f} %"),
              (f"{'model':<15}{'mode':<7}{'ms/batch':>10}{'real tok/s':>12}{'pad %':>7}"

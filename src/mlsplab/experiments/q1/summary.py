@@ -19,6 +19,7 @@ from mlsplab.experiments.q1.tables import (
     settings_rows,
     top_words_table,
 )
+from mlsplab.formatting import count
 from mlsplab.report.document import Figure, Heading, Paragraph, PartReport
 
 PART_MODEL = {"q1b": "q1b-lstm-avg", "q1c": "q1c-lstm-attention", "q1d": "q1d-transformer"}
@@ -252,7 +253,7 @@ def _speed_sentence(results: dict[str, dict[str, Any]]) -> str | None:
     if bench and bench.get("rows"):
         ours = {r["model"]: r for r in bench["rows"] if r["mode"] == "ours"}
         return ("Speed under the same conditions (`mlsplab bench sentiment`, "
-                f"{bench.get('precision')}, {bench.get('threads')} threads, "
+                f"{bench.get('precision')}, {count(bench.get('threads') or 0, 'thread')}, "
                 f"{bench.get('n_batches_timed')} timed batches of 32): "
                 + ", ".join(f"{k} {v['ms_per_batch']:.0f} ms per batch" for k, v in ours.items())
                 + ".")

@@ -120,8 +120,8 @@ def settings_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
                 "stopping; tested at the lowest-validation-loss epoch (and the last); seeds "
                 f"{', '.join(map(str, doc.get('seeds', [])))}")
     compute = (f"{', '.join(sorted(set(doc.get('devices', ['?']))))}, "
-               f"{doc.get('threads', ['?'])[0]} thread(s) per training, executor "
-               f"{doc.get('executor', 'serial')}")
+               f"{count(doc['threads'][0], 'thread') if doc.get('threads') else '? threads'} per "
+               f"training, executor {doc.get('executor', 'serial')}")
     split = (f"folds 1-3 / 4 / 5: {sizes.get('train')} / {sizes.get('val')} / "
              f"{sizes.get('test')} clips")
     return [("ESC-10 features", features), ("ESC-10 CNN", cnn), ("ESC-10 split", split),
