@@ -145,6 +145,19 @@ def test_d_states_its_configuration_and_length_evidence(results, tmp_path):
     assert heads and "without a training twin" in heads[0]
 
 
+def test_d_reads_speed_from_the_same_conditions_benchmark(results, tmp_path):
+    rows = [{"model": m, "mode": mode, "ms_per_batch": ms}
+            for m, ms in (("lstm-avg", 175.2), ("lstm-attention", 185.0), ("transformer", 278.4))
+            for mode in ("naive", "ours")]
+    results["q1-comparison"]["bench"] = {"rows": rows, "precision": "bf16", "threads": 1,
+                                         "n_batches_timed": 16}
+    t = text_of(part_report("q1d", results, tmp_path, tmp_path / "fig"))
+    assert ("Speed under the same conditions (`mlsplab bench sentiment`, bf16, 1 thread, 16 "
+            "timed batches of 32): LSTM + average pooling 175 ms per batch, LSTM + attention "
+            "pooling 185 ms per batch, the transformer 278 ms per batch.") in t
+    assert "not timed under the same conditions" not in t
+
+
 def test_missing_results_name_the_command(tmp_path):
     r = part_report("q1c", {}, tmp_path, tmp_path / "fig")
     assert r.status == "missing"

@@ -7,13 +7,10 @@ import re
 from collections.abc import Iterable
 
 from mlsplab.experiments import registry
+from mlsplab.formatting import count
 from mlsplab.report.document import Block, Bullets, Heading, Paragraph, Table
 from mlsplab.report.parts import PartOutcome, short_label
 from mlsplab.report.results import Results, is_quick, part_command
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
@@ -22,13 +19,13 @@ def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
     answered = [o for o in outcomes if o.report is not None]
     missing = [o for o in outcomes if not o.present]
     broken = [o for o in outcomes if o.present and o.error]
-    summary = (f"This report was built from {_plural(len(results.docs), 'result')} of the "
+    summary = (f"This report was built from {count(len(results.docs), 'result')} of the "
                f"{n_ids} this version writes, read from {results.out}: "
-               f"{_plural(len(answered), 'part')} of {len(outcomes)} answered")
+               f"{count(len(answered), 'part')} of {len(outcomes)} answered")
     if missing:
-        summary += f", {_plural(len(missing), 'part')} missing"
+        summary += f", {count(len(missing), 'part')} missing"
     if broken:
-        summary += f", {_plural(len(broken), 'part')} whose section could not be built"
+        summary += f", {count(len(broken), 'part')} whose section could not be built"
     blocks: list[Block] = [Heading("Status of this run", 1, anchor="status"),
                            Paragraph(summary + ".")]
     items = [f"{short_label(o.part)} missing: run `{part_command(o.part, results.out)}`."

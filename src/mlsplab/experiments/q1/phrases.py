@@ -40,10 +40,6 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def moved(before: float, after: float, what: str) -> str:
     """``'<what> fell from 0.312 to 0.201'`` / ``rose`` / ``stayed at``, by the sign."""
     if abs(after - before) < SAME:

@@ -251,11 +251,13 @@ def _speed_sentence(results: dict[str, dict[str, Any]]) -> str | None:
     comparison = results.get(COMPARISON_ID) or {}
     bench = comparison.get("bench")
     if bench and bench.get("rows"):
-        ours = {r["model"]: r for r in bench["rows"] if r["mode"] == "ours"}
+        ours = {MODEL_IDS.get(r["model"], r["model"]): r for r in bench["rows"]
+                if r["mode"] == "ours"}
         return ("Speed under the same conditions (`mlsplab bench sentiment`, "
                 f"{bench.get('precision')}, {count(bench.get('threads') or 0, 'thread')}, "
                 f"{bench.get('n_batches_timed')} timed batches of 32): "
-                + ", ".join(f"{k} {v['ms_per_batch']:.0f} ms per batch" for k, v in ours.items())
+                + ", ".join(f"{ph.NAMES.get(i, i)} {r['ms_per_batch']:.0f} ms per batch"
+                            for i, r in ours.items())
                 + ".")
     rows = [(i, r) for i, r in results.items() if i in MODEL_IDS.values() and r and
             r.get("seconds_per_epoch")]
@@ -264,7 +266,7 @@ def _speed_sentence(results: dict[str, dict[str, Any]]) -> str | None:
     return ("Seconds per epoch of training steps, as recorded by each run (separate runs, "
             "not timed under the same conditions): " + ", ".join(
                 f"{ph.NAMES[i]} {ph.duration(r['seconds_per_epoch'])} "
-                f"({r.get('precision')}, {ph.plural(r.get('threads') or 0, 'thread')})"
+                f"({r.get('precision')}, {count(r.get('threads') or 0, 'thread')})"
                 for i, r in rows) + ".")
 
 
