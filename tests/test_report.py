@@ -223,6 +223,7 @@ def test_bad_input_still_gives_a_report(fake_parts: None, tmp_path: Path) -> Non
     (out / "reproduce").mkdir()
     (out / "reproduce" / "timings.json").write_text("{")
     _write(out, "zz-old-experiment", test_accuracy=0.1)
+    _write(out, registry.BENCH_ID)  # written by `mlsplab bench`, read through q1-comparison
     from mlsplab.report.assemble import build_document
     from mlsplab.report.html import render_html
     from mlsplab.report.results import load_results
@@ -236,6 +237,7 @@ def test_bad_input_still_gives_a_report(fake_parts: None, tmp_path: Path) -> Non
     assert f"rebuild it with mlsplab reproduce --only q2 --out {out}" in visible
     assert "expected a JSON object" in visible
     assert "zz-old-experiment" in visible  # named as not read
+    assert results.unknown == ["zz-old-experiment"]  # the benchmark is known
 
 
 def test_empty_results_folder_gives_a_report(fake_parts: None, tmp_path: Path) -> None:

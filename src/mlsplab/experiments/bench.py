@@ -29,6 +29,7 @@ from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import add_common_args, experiment_dir, write_metrics
 from mlsplab.experiments.q1.config import MAX_TOKENS
+from mlsplab.experiments.registry import BENCH_ID
 from mlsplab.formatting import count
 from mlsplab.runtime import (
     Precision,
@@ -42,7 +43,6 @@ from mlsplab.seeding import set_seed
 
 log = logging.getLogger(__name__)
 
-BENCH_ID = "bench-sentiment"
 NAIVE_LEN = 256  # the naive baseline pads or cuts every review to this many tokens
 OURS_MAX = MAX_TOKENS  # our length cap (as in the experiment)
 MODELS = ("lstm-avg", "lstm-attention", "transformer")

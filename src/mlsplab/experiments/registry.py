@@ -136,6 +136,11 @@ STEPS: tuple[Step, ...] = (
          "mlsplab.experiments.q4.run:run", "mlsplab.experiments.q4.config:Q4Config"),
 )
 
+# results written by commands other than reproduce that a step reads: `mlsplab bench sentiment`
+# times the three IMDB models under the same conditions, and q1-comparison copies its numbers
+BENCH_ID = "bench-sentiment"
+AUXILIARY_IDS: tuple[str, ...] = (BENCH_ID,)
+
 # --only also accepts these names; each selects the step(s) producing them
 ALIASES: dict[str, tuple[str, ...]] = {
     "q1": ("q1a", "q1b", "q1c", "q1d", "q1-baseline", "q1-comparison"),

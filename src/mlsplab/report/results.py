@@ -108,7 +108,7 @@ def load_results(out: str | Path) -> Results:
             results.problems.append(f"{exp_id}/metrics.json could not be read ({e}); "
                                     f"rebuild it with `{command}`")
             log.warning("report: skipping %s: %s", path, e)
-    known = set(registry.all_ids()) | {"report", "reproduce"}
+    known = set(registry.all_ids()) | set(registry.AUXILIARY_IDS) | {"report", "reproduce"}
     results.unknown = sorted(p.parent.name for p in out.glob("*/metrics.json")
                              if p.parent.name not in known)
     timings_path = out / TIMINGS

@@ -18,9 +18,8 @@ from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1.config import BASELINE_ID, COMPARISON_ID, MODEL_IDS
+from mlsplab.experiments.registry import BENCH_ID
 from mlsplab.io import read_json
-
-BENCH_ID = "bench-sentiment"
 
 
 def _load(out: Path, exp_id: str) -> dict[str, Any] | None:
