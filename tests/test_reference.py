@@ -29,7 +29,9 @@ def test_readme_tables_match_the_reference_files() -> None:
 
 
 def test_reference_holds_text_results_only() -> None:
-    files = [p for p in REFERENCE.rglob("*") if p.is_file()]
+    # report/ (rebuilt by `mlsplab report --out results/reference`) and cache/ are git-ignored
+    files = [p for p in REFERENCE.rglob("*") if p.is_file()
+             and p.relative_to(REFERENCE).parts[0] not in ("report", "cache")]
     assert files and all(p.name in ("metrics.json", "timings.json") for p in files), [
         p for p in files if p.name not in ("metrics.json", "timings.json")]
 
@@ -90,13 +92,17 @@ def test_copy_from_a_run_takes_text_results_only(tmp_path: Path) -> None:
     (run / "report" / "report.pdf").write_bytes(b"%PDF")
     (run / "reproduce").mkdir()
     (run / "reproduce" / "timings.json").write_text("{}")
+    (run / "bench-sentiment").mkdir()  # read by q1-comparison: copied too
+    (run / "bench-sentiment" / "metrics.json").write_text("{}")
+    (run / "zz-other").mkdir()  # no command of mlsplab writes it: left
+    (run / "zz-other" / "metrics.json").write_text("{}")
     (ref / "q3-pilot").mkdir(parents=True)
     (ref / "q3-pilot" / "metrics.json").write_text("{}")  # not in the run: kept
-    assert sorted(copy_run(run, ref)) == ["q2-tdnn/metrics.json", "q3a-sgd/metrics.json",
-                                          "reproduce/timings.json"]
+    assert sorted(copy_run(run, ref)) == ["bench-sentiment/metrics.json", "q2-tdnn/metrics.json",
+                                          "q3a-sgd/metrics.json", "reproduce/timings.json"]
     assert sorted(str(p.relative_to(ref)) for p in ref.rglob("*") if p.is_file()) == [
-        "q2-tdnn/metrics.json", "q3-pilot/metrics.json", "q3a-sgd/metrics.json",
-        "reproduce/timings.json"]
+        "bench-sentiment/metrics.json", "q2-tdnn/metrics.json", "q3-pilot/metrics.json",
+        "q3a-sgd/metrics.json", "reproduce/timings.json"]
 
 
 def test_copy_from_refuses_quick_runs_and_empty_folders(tmp_path: Path) -> None:
@@ -105,5 +111,10 @@ def test_copy_from_refuses_quick_runs_and_empty_folders(tmp_path: Path) -> None:
     (tmp_path / "q2-tdnn").mkdir()
     (tmp_path / "q2-tdnn" / "metrics.json").write_text(json.dumps({"quick": True}))
     with pytest.raises(MlsplabError, match="q2-tdnn come from a --quick run"):
+        copy_run(tmp_path, tmp_path / "ref")
+    (tmp_path / "q2-tdnn" / "metrics.json").write_text(json.dumps({"quick": False}))
+    (tmp_path / "q3-pilot").mkdir()
+    (tmp_path / "q3-pilot" / "metrics.json").write_text(json.dumps({"config": {"quick": True}}))
+    with pytest.raises(MlsplabError, match="q3-pilot come from a --quick run"):
         copy_run(tmp_path, tmp_path / "ref")
     assert not (tmp_path / "ref").exists()

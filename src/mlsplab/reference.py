@@ -17,7 +17,7 @@ from typing import Any
 
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.registry import PARTS, STEPS, step_of
+from mlsplab.experiments.registry import AUXILIARY_IDS, PARTS, STEPS, step_of
 from mlsplab.formatting import count, percent
 from mlsplab.io import atomic_write_bytes, atomic_write_text
 
@@ -205,7 +205,8 @@ def update_readme(readme: Path = README, ref: Path = REFERENCE) -> bool:
 
 def copy_run(run: Path, ref: Path = REFERENCE) -> list[str]:
     """Copy the text results of the run folder ``run`` into ``ref``: the ``metrics.json`` of
-    every registry experiment it holds and its ``reproduce/timings.json``. Experiments the run
+    every registry experiment it holds (and of the benchmark and the ESC-10 horizon pilot, which
+    the report reads too) and its ``reproduce/timings.json``. Experiments the run
     lacks keep their files in ``ref``. Returns what was copied (paths relative to ``ref``).
 
     Raises
@@ -217,7 +218,11 @@ def copy_run(run: Path, ref: Path = REFERENCE) -> list[str]:
     if not docs:
         raise MlsplabError(f"{run}: no <id>/metrics.json of any experiment; is it a results "
                            "folder of `mlsplab reproduce`?")
-    quick = sorted(i for i, d in docs.items() if d.get("quick"))
+    for exp_id in AUXILIARY_IDS:
+        if (run / exp_id / "metrics.json").is_file():
+            docs[exp_id] = json.loads((run / exp_id / "metrics.json").read_text(encoding="utf-8"))
+    quick = sorted(i for i, d in docs.items() if d.get("quick")
+                   or (d.get("config") or {}).get("quick"))
     if quick:
         raise MlsplabError(f"{run}: {', '.join(quick)} come from a --quick run; the reference "
                            "holds the assignment's settings only")

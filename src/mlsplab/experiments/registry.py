@@ -136,10 +136,12 @@ STEPS: tuple[Step, ...] = (
          "mlsplab.experiments.q4.run:run", "mlsplab.experiments.q4.config:Q4Config"),
 )
 
-# results written by commands other than reproduce that a step reads: `mlsplab bench sentiment`
-# times the three IMDB models under the same conditions, and q1-comparison copies its numbers
+# results written by commands other than reproduce that a step or the report reads: `mlsplab
+# bench sentiment` times the three IMDB models under the same conditions (q1-comparison copies
+# its numbers); `mlsplab esc10 --pilot` records the curves behind Q3's epoch horizon
 BENCH_ID = "bench-sentiment"
-AUXILIARY_IDS: tuple[str, ...] = (BENCH_ID,)
+PILOT_ID = "q3-pilot"
+AUXILIARY_IDS: tuple[str, ...] = (BENCH_ID, PILOT_ID)
 
 # --only also accepts these names; each selects the step(s) producing them
 ALIASES: dict[str, tuple[str, ...]] = {

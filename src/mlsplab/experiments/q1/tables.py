@@ -112,7 +112,7 @@ def appendix(exp_id: str, m: dict[str, Any]) -> list[Any]:
         f"{dec.get('source', 'requested')}; machine: {dec.get('machine', m.get('cpu'))}). "
         f"Ran on {', '.join(m.get('where') or []) or 'this host'} ({m.get('device')}, "
         f"{count(m.get('threads') or 0, 'thread')}); config hash {m.get('config_hash')}; "
-        f"data sha256 "
+        "data sha256 "
         f"{(m.get('data') or {}).get('sha256', '?')[:16]}\u2026; vocabulary "
         f"{m.get('vocab_size', 0):,} words, unknown-token rate "
         f"{100 * (m.get('unknown_token_rate') or 0):.2f} %.", style="note"))

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.registry import PILOT_ID
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
@@ -31,7 +32,7 @@ THREADS = 1  # torch threads per training: trainings run side by side, not threa
 N_FOLDS = 5  # ESC-50's predefined folds
 WEIGHT_CV_FOLDS = 5  # out-of-fold validation of ensemble weights: validation clip i -> fold i % 5
 MODELS_DIR = "q3-models"  # <out>/q3-models/<run name>/: trained models shared by experiments
-PILOT_DIR = "q3-pilot"  # <out>/q3-pilot/metrics.json: the horizon pilot's curves
+PILOT_DIR = PILOT_ID  # <out>/q3-pilot/metrics.json: the horizon pilot's curves
 
 # The horizon pilot (mlsplab.experiments.q3.horizon, ``mlsplab esc10 --pilot``): SGD, the
 # slowest learner, and Adam, seed 0, PILOT_EPOCHS epochs each. The horizon is the epoch at which

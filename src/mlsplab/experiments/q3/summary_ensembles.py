@@ -60,7 +60,7 @@ def ensemble_answer(doc: dict[str, Any]) -> list[Block]:
     blocks: list[Block] = [
         Paragraph(f"Members, each tested at its lowest-validation-loss epoch (mean ± std over "
                   f"{count(len(doc['seeds']), 'seed')}): {_members_text(doc)}. The headline "
-                  f"ensemble is "
+                  "ensemble is "
                   f"chosen by out-of-fold validation accuracy between the two combinations the "
                   f"assignment asks for: {METHOD_NAMES[head]}, {fmt_acc(h)} test (out-of-fold "
                   f"validation {fmt_acc(h, 'val_accuracy_oof')}); {METHOD_NAMES[other]} "
