@@ -4,11 +4,13 @@ The steps, their order and their runners come from :mod:`mlsplab.experiments.reg
 skips itself when ``<out>/<id>/metrics.json`` already holds a finished run with the same
 configuration, and resumes an interrupted training from its checkpoint, so the command can be
 killed at any point and started again. A step that fails is recorded and the others still run;
-the report is rebuilt at the end (also after Ctrl-C) from whatever results exist.
+the end of the run lists every failed step, and the report is rebuilt from whatever results
+exist. A stop signal (Ctrl-C, ``kill``) stops the whole run instead: the running training
+checkpoints, no further step starts, the step is recorded as stopped, and no report is built.
 
-With ``--executor ray``, consecutive steps that share a runner (the three IMDB models) run side
-by side as Ray tasks, and each step hands its own independent trainings (Q3's configuration x
-seed grid) to the same executor.
+With a parallel executor (``process``, the default on two or more cores, or ``ray``),
+consecutive steps that share a runner (the three IMDB models) run side by side, and each step
+hands its own independent trainings (Q3's configuration x seed grid) to the same executor.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from typing import Any
 
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
-from mlsplab.executors import SerialExecutor, Task, get_executor, where
+from mlsplab.executors import EXECUTORS, SerialExecutor, Task, get_executor, where
 from mlsplab.experiments.common import budget_deadline, writable_dir
 from mlsplab.experiments.options import DEFAULT_OUT, RunOptions
 from mlsplab.experiments.registry import ALIASES, STEPS, Step, resolve, select_steps
+from mlsplab.formatting import count
 from mlsplab.io import atomic_write_json, read_json
+from mlsplab.stopping import StopRequested
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +223,10 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
                                                      "seconds": time.monotonic() - t0,
                                                      "host": where(),
                                                      "executor": executor.name}
-            except KeyboardInterrupt:
+            except (StopRequested, KeyboardInterrupt) as e:
+                how = e.signal_name if isinstance(e, StopRequested) else "SIGINT"
                 for s in group:
-                    timings["experiments"][s.key] = {"status": "interrupted",
+                    timings["experiments"][s.key] = {"status": f"stopped by {how}",
                                                      "seconds": time.monotonic() - t0,
                                                      "host": where(),
                                                      "executor": executor.name}
@@ -234,18 +239,22 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
         timings["total_seconds"] = time.monotonic() - t_start
         timings = merge_timings(out / "reproduce" / "timings.json", timings)
         atomic_write_json(out / "reproduce" / "timings.json", timings)
-        try:
-            paths = build_report(out)
-            print(f"report: {paths['html']}\n        {paths['pdf']}")
-        except MlsplabError as e:
-            log.error("report not written: %s", e)
-        print("\nwhere the time went:")
-        for key, t in timings["experiments"].items():
-            print(f"  {key:<16} {format_duration(t['seconds']):>8}  {t['status'][:100]}")
-        print(f"  {'total':<16} {format_duration(timings['total_seconds']):>8}")
+    # a stopped run ends here (the CLI prints what was saved and how to resume)
+    try:
+        paths = build_report(out)
+        print(f"report: {paths['html']}\n        {paths['pdf']}")
+    except MlsplabError as e:
+        log.error("report not written: %s", e)
+    print("\nwhere the time went:")
+    for key, t in timings["experiments"].items():
+        print(f"  {key:<16} {format_duration(t['seconds']):>8}  {t['status'][:100]}")
+    print(f"  {'total':<16} {format_duration(timings['total_seconds']):>8}")
     if failures:
-        raise MlsplabError(f"{len(failures)} step(s) failed: " + "; ".join(
-            f[:300] for f in failures))
+        print(f"\n{count(len(failures), 'step')} failed:")
+        for failure in failures:
+            print(f"  {failure[:300]}")
+        raise MlsplabError(f"{count(len(failures), 'step')} failed (listed above); fix the "
+                           "cause and run the same command again: finished steps are reused")
     return timings
 
 
@@ -284,9 +293,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hours of IMDB training in all, shared by the sentiment models; "
                              "training stops cleanly at its share (checkpointed, the report "
                              "states the epochs reached; rerun to continue)")
-    parser.add_argument("--executor", default="serial", choices=["serial", "ray"],
-                        help="where independent trainings run: this process, or Ray tasks "
-                             "(pip install 'mlsplab[ray]')")
+    parser.add_argument("--executor", default="auto", choices=EXECUTORS,
+                        help="where independent trainings run: auto (process on 2+ cores, "
+                             "else serial), serial (this process, one after another), process "
+                             "(local worker processes side by side, one thread each), or ray "
+                             "(Ray tasks; pip install 'mlsplab[ray]')")
     parser.add_argument("--address", default=None,
                         help="Ray cluster address (HEAD:6379); default: a local Ray")
     parser.add_argument("--no-estimate", action="store_true",

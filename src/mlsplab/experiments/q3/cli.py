@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from mlsplab.executors import EXECUTORS
 from mlsplab.experiments.common import add_common_args, text_table
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q3.config import (
@@ -33,8 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "chosen by the pilot; no early stopping)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available), cpu, cuda, cuda:1, ...")
-    parser.add_argument("--executor", choices=("serial", "ray"), default="serial",
-                        help="run the independent trainings one after another or as Ray tasks")
+    parser.add_argument("--executor", choices=EXECUTORS, default="auto",
+                        help="where the independent trainings run: auto (process on 2+ cores), "
+                             "serial (one after another), process (side by side in local "
+                             "worker processes, one thread each) or ray (Ray tasks)")
     parser.add_argument("--address", default=None,
                         help="Ray cluster address HEAD:6379 (with --executor ray; default: a "
                              "local Ray)")
