@@ -83,8 +83,8 @@ def assert_same_numbers(serial: dict[str, dict[str, Any]],
                         other: dict[str, dict[str, Any]], name: str) -> None:
     assert {"q3a-adam", "q3b-batchnorm", "q3c-ensemble"} <= set(serial)
     assert set(other) == set(serial)
-    for exp_id in serial:
-        expected, got = numbers(serial[exp_id]), numbers(other[exp_id])
+    for exp_id, doc in serial.items():
+        expected, got = numbers(doc), numbers(other[exp_id])
         assert got.keys() == expected.keys(), exp_id
         different = {k: (expected[k], got[k]) for k in expected if got[k] != expected[k]}
         assert not different, f"{exp_id}: {name} != serial at {different}"

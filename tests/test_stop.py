@@ -119,6 +119,7 @@ def test_signal_stops_the_process_executor_after_both_checkpoints(
         tmp_path: Path, uninterrupted: list[dict[str, Any]], signum: int) -> None:
     last = _stop_then_resume(tmp_path, "process", signum, uninterrupted)
     assert last.count("checkpoint.pt") == 2  # both side-by-side trainings saved theirs
+    assert last.count("progress saved in") == 1
 
 
 @pytest.mark.slow
@@ -165,3 +166,7 @@ def test_first_stop_joins_what_each_saved() -> None:
     stop = first_stop([None, StopRequested(2, "saved a"), ValueError(), StopRequested(15, "b")])
     assert stop is not None and stop.signum == 2 and stop.saved == "saved a; b"
     assert stop.exit_code == 130 and first_stop([None, ValueError()]) is None
+    stop = first_stop([StopRequested(15, "progress saved in a.pt"),
+                       StopRequested(15, "progress saved in b.pt")], ("step q1d",))
+    assert stop is not None and stop.saved == "progress saved in a.pt, b.pt"
+    assert stop.not_started == ("step q1d",) and stop.signal_name == "SIGTERM"

@@ -189,7 +189,8 @@ class ProcessExecutor:
             _wait_all(futures)
         except StopRequested as stop:
             _stop_workers(pool, futures, stop)
-            raise first_stop([stop, *_errors(futures)]) from None
+            never = tuple(t.name for t, f in zip(tasks, futures) if f.cancelled())
+            raise first_stop([stop, *_errors(futures)], never) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         errors = _errors(futures)

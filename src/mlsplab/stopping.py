@@ -41,12 +41,16 @@ class StopRequested(BaseException):
     saved : str, default=""
         What was saved, in words ("progress saved in runs/q1b/seed-0/checkpoint.pt"); empty
         when the stop came outside a training.
+    not_started : tuple of str, default=()
+        The names of the tasks an executor cancelled before they started.
     """
 
-    def __init__(self, signum: int, saved: str = "") -> None:
-        super().__init__(signum, saved)  # the args pickle it (process and Ray workers)
+    def __init__(self, signum: int, saved: str = "", not_started: tuple[str, ...] = ()) -> None:
+        # the args pickle it (process and Ray workers)
+        super().__init__(signum, saved, tuple(not_started))
         self.signum = int(signum)
         self.saved = saved
+        self.not_started = tuple(not_started)
 
     @property
     def signal_name(self) -> str:
@@ -139,11 +143,15 @@ def stop_on_signals() -> Iterator[None]:
         restore_handlers(previous)
 
 
-def first_stop(errors: list[BaseException | None]) -> StopRequested | None:
-    """The first :class:`StopRequested` among ``errors``, its ``saved`` joined from all of them
-    (side-by-side trainings each saved their own progress)."""
+def first_stop(errors: list[BaseException | None],
+               not_started: tuple[str, ...] = ()) -> StopRequested | None:
+    """The first :class:`StopRequested` among ``errors``, with what each of them saved
+    (side-by-side trainings each saved their own progress) and the tasks ``not_started``."""
     stops = [e for e in errors if isinstance(e, StopRequested)]
     if not stops:
         return None
-    saved = "; ".join(dict.fromkeys(s.saved for s in stops if s.saved))
-    return StopRequested(stops[0].signum, saved)
+    saved = list(dict.fromkeys(s.saved for s in stops if s.saved))
+    prefix = "progress saved in "
+    if len(saved) > 1 and all(s.startswith(prefix) for s in saved):
+        saved = [prefix + ", ".join(s[len(prefix):] for s in saved)]
+    return StopRequested(stops[0].signum, "; ".join(saved), not_started)

@@ -151,6 +151,11 @@ def _estimates(steps: list[Step], options: RunOptions) -> dict[str, float | None
     return estimates
 
 
+def _task_name(step: Step) -> str:
+    """The name of a step's task when it runs side by side with others."""
+    return f"step {step.key}"
+
+
 def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
                timed: list[str]) -> dict[str, dict[str, Any]]:
     """Run one group of steps; the timing entry of each (status, seconds, host, executor)."""
@@ -159,7 +164,7 @@ def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
     before = {s.key: _metrics_mtimes(options.out, s) for s in group}
     # side by side, each step is a task of its own; alone, the step hands its own independent
     # trainings to the executor
-    tasks = [Task(f"step {s.key}", run_step,
+    tasks = [Task(_task_name(s), run_step,
                   {"step_key": s.key,
                    "options": replace(options, executor=None if side_by_side else executor,
                                       deadline=_deadline(budget_end, timed, s.key,
@@ -225,7 +230,10 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
                                                      "executor": executor.name}
             except (StopRequested, KeyboardInterrupt) as e:
                 how = e.signal_name if isinstance(e, StopRequested) else "SIGINT"
+                never = getattr(e, "not_started", ())
                 for s in group:
+                    if _task_name(s) in never:  # cancelled before it started
+                        continue
                     timings["experiments"][s.key] = {"status": f"stopped by {how}",
                                                      "seconds": time.monotonic() - t0,
                                                      "host": where(),
