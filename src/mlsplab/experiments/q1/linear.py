@@ -74,12 +74,17 @@ def fit_grid(X: dict[str, Any], labels: dict[str, np.ndarray], c_grid: tuple[flo
         ``fit_seconds`` (C -> seconds), ``n_iter`` (C -> solver iterations).
     """
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     grid: dict[str, Any] = {"models": {}, "n_correct": {}, "fit_seconds": {}, "n_iter": {}}
     for c in c_grid:
         t0 = time.perf_counter()
         clf = LogisticRegression(C=c, solver="liblinear", max_iter=max_iter, random_state=seed)
-        clf.fit(X["train"], labels["train"])
+        # liblinear's solver sums its dot products and norms over all features with BLAS;
+        # OpenBLAS splits such a sum across threads, so the thread count changed the rounding
+        # and, at large C, a validation review (docs/sentiment.md): one thread, one order
+        with threadpool_limits(limits=1, user_api="blas"):
+            clf.fit(X["train"], labels["train"])
         grid["fit_seconds"][c] = time.perf_counter() - t0
         grid["n_correct"][c] = int((clf.predict(X["val"]) == labels["val"]).sum())
         grid["n_iter"][c] = int(np.max(clf.n_iter_))

@@ -152,8 +152,8 @@ def ensemble_table(ens: dict[str, Any], docs: Docs) -> Table:
                      ", ".join(f"{SHORT.get(m, m)} {w:.2f}" for m, w in zip(e["members"],
                                                                              e["weights"])),
                      "\u2014"])
-    return Table(["model", "validation acc", "test acc", "McNemar vs best single "
-                  "(only this / only best right)", "weights", "wall time"], rows,
+    mc_header = "McNemar vs best single (only this / only best right)"
+    return Table(["model", "validation acc", "test acc", mc_header, "weights", "wall time"], rows,
                  caption=f"Beyond Q1: single models and ensembles on the same "
                          f"{ens.get('n_test', 0):,} test reviews (seed {ens.get('seed')}); "
                          "each ensemble's method is chosen on out-of-fold validation accuracy.")
@@ -198,17 +198,17 @@ def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartR
         else:
             answer.append(Paragraph("Fewer than two members have posteriors, so there is no "
                                     "ensemble.", "warning"))
-    settings = [("ensemble", "posterior averaging and simplex weights minimising the validation "
-                             "cross-entropy (as Q3(c)); method by out-of-fold validation "
-                             f"accuracy ({(ens or {}).get('folds', 5)} folds)"),
-                ("choice of C", "smallest C within one standard error of the best validation "
-                                "accuracy (both linear models)")]
+    fits = ("posterior averaging and simplex weights minimising the validation cross-entropy "
+            "(as Q3(c)); method by out-of-fold validation accuracy "
+            f"({(ens or {}).get('folds', 5)} folds)")
+    rule = "smallest C within one standard error of the best validation accuracy (both)"
+    settings = [("ensemble", fits), ("choice of C", rule)]
     if nb is not None:
         c = nb.get("config", {})
-        settings.insert(0, ("NBSVM", f"binary word 1\u20132-grams in \u2265 {c.get('min_df')} "
-                                     f"training reviews ({nb.get('n_features', 0):,}), "
-                                     f"log-count ratio with \u03b1 = {c.get('alpha')}, L2 "
-                                     "logistic regression (liblinear)"))
+        features = (f"binary word 1\u20132-grams in \u2265 {c.get('min_df')} training reviews "
+                    f"({nb.get('n_features', 0):,}), log-count ratio with \u03b1 = "
+                    f"{c.get('alpha')}, L2 logistic regression (liblinear)")
+        settings.insert(0, ("NBSVM", features))
     appendix: list[Block] = [_selection_table(docs)]
     if ens is not None and ens.get("pairs"):
         appendix.append(Table(["pair", "method", "val acc, out of fold", "test acc"],
