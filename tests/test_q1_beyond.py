@@ -155,6 +155,22 @@ def test_results_without_posteriors_are_named_not_dropped_silently(tmp_path: Pat
     assert "not measured here: none of their results has posteriors" in text
 
 
+def test_no_member_with_posteriors_is_no_ensemble_not_a_crash(tmp_path: Path) -> None:
+    docs = _members()
+    for doc in docs.values():
+        for entry in doc.get("per_seed", [doc]):
+            for key in posteriors.KEYS:
+                entry.pop(key)
+    _write(tmp_path, docs)
+    m = ensemble.run(RunOptions(out=tmp_path))
+    assert m["candidates"] == [] and len(m["missing"]) == 5 and m["ensembles"] == {}
+    assert "test_accuracy" not in m
+    text = " ".join(text_of(summary_beyond.part_report("q1x", {ENSEMBLE_ID: m}, tmp_path,
+                                                       tmp_path)))
+    assert "Fewer than two members have posteriors" in text
+    assert f"mlsplab reproduce --only q1x-nbsvm --out {tmp_path}" in text
+
+
 def test_members_on_other_splits_are_refused(tmp_path: Path) -> None:
     docs = _members()
     docs[NBSVM_ID]["val_labels"] = docs[NBSVM_ID]["val_labels"][::-1]

@@ -23,8 +23,7 @@ from mlsplab.data.imdb import split_imdb
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import data as q1data
-from mlsplab.experiments.q1 import posteriors
-from mlsplab.experiments.q1 import train
+from mlsplab.experiments.q1 import posteriors, train
 from mlsplab.experiments.q1.config import LEARNING_RATES, SentimentConfig
 from mlsplab.experiments.q1.model import build_model
 from mlsplab.features.word_vectors import word2vec_params

@@ -138,7 +138,7 @@ def subsets(names: list[str]) -> dict[str, list[str]]:
 
 
 def combinations(runs: dict[str, dict[str, Any]], folds: int) -> dict[str, Any]:
-    """Every measurement of the step from the members' runs (at least one).
+    """Every measurement of the step from the members' runs (none, one or more).
 
     Returns
     -------
@@ -151,6 +151,10 @@ def combinations(runs: dict[str, dict[str, Any]], folds: int) -> dict[str, Any]:
         alone: test difference and McNemar), None when one of the two is missing.
     """
     names = list(runs)
+    empty = {"ensembles": {}, "pairs": {}, "best_pair": None, "networks_added": None,
+             "nbsvm_vs_baseline": None}
+    if not names:
+        return {"single": {}, "best_single": None, "n_val": 0, "n_test": 0, **empty}
     best = max(names, key=lambda k: runs[k]["val_accuracy"])  # ties: the first in order
     y = runs[best]["test_labels"]
     correct = {k: _correct(r["test_probs"].argmax(1), y) for k, r in runs.items()}
@@ -158,9 +162,7 @@ def combinations(runs: dict[str, dict[str, Any]], folds: int) -> dict[str, Any]:
         "single": {k: {"val_accuracy": r["val_accuracy"], "test_accuracy": r["test_accuracy"],
                        "mcnemar_vs_best_single": None if k == best else
                        mcnemar(correct[k], correct[best])} for k, r in runs.items()},
-        "best_single": best, "n_val": len(runs[best]["val_labels"]), "n_test": len(y),
-        "ensembles": {}, "pairs": {}, "best_pair": None, "networks_added": None,
-        "nbsvm_vs_baseline": None}
+        "best_single": best, "n_val": len(runs[best]["val_labels"]), "n_test": len(y), **empty}
     if NBSVM_ID in runs and BASELINE_ID in runs:
         doc["nbsvm_vs_baseline"] = mcnemar(correct[NBSVM_ID], correct[BASELINE_ID])
     if len(names) < 2:
@@ -202,5 +204,7 @@ def run(options: RunOptions) -> dict[str, Any]:
                "candidates": list(runs), "missing": missing, **combinations(runs, cfg.folds)}
     for k in metrics["single"]:
         metrics["single"][k]["wall_seconds"] = (_load(out, k) or {}).get("wall_seconds")
+    if metrics["ensembles"]:  # the headline: every member with posteriors
+        metrics["test_accuracy"] = metrics["ensembles"]["all"]["test_accuracy"]
     write_metrics(exp_dir, ENSEMBLE_ID, config, metrics)
     return read_json(exp_dir / "metrics.json")
