@@ -205,23 +205,43 @@ def _real_data_dir() -> Path:
     pytest.skip(f"{IMDB_ZIP.name} not found in {search_dirs(None)}")
 
 
+# run in a fresh process: the baseline on the quick slice, then the bits of the coefficients of
+# one fit per C of two (a thread count that changes any sum's order changes these bits)
+THREAD_PROBE = """
+import hashlib, json, sys
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from mlsplab.experiments.options import RunOptions
+from mlsplab.experiments.q1 import baseline, linear
+from mlsplab.experiments.q1.config import QUICK
+baseline.run(RunOptions(out=sys.argv[1], data_dir=sys.argv[2], quick=True))
+data = linear.load_split(sys.argv[2], 0, {k: QUICK[f"n_{k}"] for k in ("train", "val", "test")})
+vec = TfidfVectorizer(analyzer=lambda w: linear.ngrams(w, (1, 2)), min_df=2, sublinear_tf=True,
+                      dtype=np.float32)
+X = {"train": vec.fit_transform(data.tokens["train"]), "val": vec.transform(data.tokens["val"])}
+grid = linear.fit_grid(X, data.labels, (4.0, 1024.0), max_iter=1000, seed=0, name="probe")
+print(json.dumps([hashlib.sha256(m.coef_.tobytes()).hexdigest() for m in grid["models"].values()]))
+"""
+
+
 @pytest.mark.slow
 def test_baseline_choice_is_the_same_under_one_and_two_threads(tmp_path: Path) -> None:
-    """The quick slice of the real reviews (2,000 / 500 / 500), in fresh processes."""
+    """The quick slice of the real reviews (2,000 / 500 / 500), in fresh processes: the same
+    choice, posteriors and coefficient bits under OMP_NUM_THREADS=1 and 2 (without the fits'
+    one-thread BLAS limit the bits differ on this slice)."""
     data_dir = _real_data_dir()
-    code = ("import sys; from mlsplab.experiments.options import RunOptions; "
-            "from mlsplab.experiments.q1 import baseline; "
-            "baseline.run(RunOptions(out=sys.argv[1], data_dir=sys.argv[2], quick=True))")
-    docs = []
+    docs, coefs = [], []
     for threads in ("1", "2"):
         env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
                "MKL_NUM_THREADS": threads, "PYTHONPATH": str(REPO / "src")}
         out = tmp_path / f"threads-{threads}"
-        subprocess.run([sys.executable, "-c", code, str(out), str(data_dir)], env=env,
-                       check=True, timeout=600)
+        done = subprocess.run([sys.executable, "-c", THREAD_PROBE, str(out), str(data_dir)],
+                              env=env, check=True, timeout=600, capture_output=True, text=True)
+        coefs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         docs.append(json.loads((out / BASELINE_ID / "metrics.json").read_text()))
     one, two = docs
     assert one["chosen_c"] == two["chosen_c"] and one["selection"] == two["selection"]
     for key in ("val_accuracy_by_c", "test_accuracy", "test_correct", "val_posteriors",
                 "test_posteriors"):
         assert one[key] == two[key], key
+    assert coefs[0] == coefs[1]
