@@ -10,18 +10,13 @@ model, at the end. Its validation and test posteriors are recorded for ``q1x-ens
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mlsplab.data.files import IMDB_ZIP, locate, provenance
-from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import linear
 from mlsplab.experiments.q1.config import BASELINE_ID, BaselineConfig
-from mlsplab.io import read_json
 
 
 def run(options: RunOptions) -> dict[str, Any]:
@@ -32,26 +27,18 @@ def run(options: RunOptions) -> dict[str, Any]:
     dict
         The metrics document as written.
     """
+    return linear.run_linear(options, BaselineConfig.from_options(options), BASELINE_ID,
+                             tfidf_features, "tf-idf baseline")
+
+
+def tfidf_features(cfg: BaselineConfig, data: linear.TokenSplit
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sublinear TF-IDF of word n-grams fitted on the training reviews, each split's rows of
+    shape (n_reviews, n_features) float32, and ``n_features``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    cfg = BaselineConfig.from_options(options)
-    exp_dir = experiment_dir(options.out, BASELINE_ID)
-    config = {**cfg.identity(),
-              "data_sha256": provenance(locate(IMDB_ZIP, cfg.data_dir))["sha256"]}
-    if (done := finished_metrics(exp_dir, config)) is not None:
-        return done
-    t_start = time.perf_counter()
-    data = linear.load_split(cfg.data_dir, cfg.seed, cfg.subset)
-    t0 = time.perf_counter()
     vectorizer = TfidfVectorizer(analyzer=lambda words: linear.ngrams(words, cfg.ngram_range),
                                  min_df=cfg.min_df, sublinear_tf=True, dtype=np.float32)
     X = {"train": vectorizer.fit_transform(data.tokens["train"])}  # (n_train, n_features)
     X.update({k: vectorizer.transform(data.tokens[k]) for k in ("val", "test")})
-    features_seconds = time.perf_counter() - t0
-    grid = linear.fit_grid(X, data.labels, cfg.c_grid, max_iter=cfg.max_iter, seed=cfg.seed,
-                           name="tf-idf baseline")
-    metrics = {**linear.choose_and_test(grid, X, data),
-               "features_seconds": features_seconds, "n_features": len(vectorizer.vocabulary_),
-               "wall_seconds": time.perf_counter() - t_start}
-    write_metrics(exp_dir, BASELINE_ID, config, metrics)
-    return read_json(Path(exp_dir) / "metrics.json")
+    return X, {"n_features": len(vectorizer.vocabulary_)}

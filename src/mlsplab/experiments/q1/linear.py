@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mlsplab.data.files import IMDB_ZIP, locate, provenance
 from mlsplab.data.imdb import ImdbReviews, load_imdb, train_twin_mask
+from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.q1 import posteriors
 from mlsplab.experiments.q1.config import LENGTH_BUCKETS, MAX_TOKENS
 from mlsplab.experiments.q1.data import SPLITS, audit_rows, split_rows
 from mlsplab.experiments.q1.selection import RULE_TEXT, one_standard_error_choice
 from mlsplab.features.tokenizer import tokenize
+from mlsplab.io import read_json
+
+if TYPE_CHECKING:
+    from mlsplab.experiments.options import RunOptions
+    from mlsplab.experiments.q1.config import BaselineConfig
 
 log = logging.getLogger(__name__)
+# (config, split) -> (features of each split, extra measurements such as n_features)
+Featurizer = Callable[[Any, "TokenSplit"], tuple[dict[str, Any], dict[str, Any]]]
 
 
 @dataclass
@@ -137,3 +146,31 @@ def choose_and_test(grid: dict[str, Any], X: dict[str, Any], data: TokenSplit
                             {"val": data.labels["val"], "test": data.labels["test"]}),
         "data": provenance(data.zip_path),
     }
+
+
+def run_linear(options: RunOptions, cfg: BaselineConfig, exp_id: str, featurize: Featurizer,
+               name: str) -> dict[str, Any]:
+    """One linear model's step: skip if finished, else load the split, make the features,
+    fit the grid, choose C, read the test set once and write ``<out>/<exp_id>/metrics.json``.
+
+    Returns
+    -------
+    dict
+        The metrics document as written (``features_seconds`` and ``wall_seconds``, the
+        latter with tokenization, beside :func:`choose_and_test`'s and ``featurize``'s).
+    """
+    exp_dir = experiment_dir(options.out, exp_id)
+    config = {**cfg.identity(),
+              "data_sha256": provenance(locate(IMDB_ZIP, cfg.data_dir))["sha256"]}
+    if (done := finished_metrics(exp_dir, config)) is not None:
+        return done
+    t_start = time.perf_counter()
+    data = load_split(cfg.data_dir, cfg.seed, cfg.subset)
+    t0 = time.perf_counter()
+    X, extra = featurize(cfg, data)
+    features_seconds = time.perf_counter() - t0
+    grid = fit_grid(X, data.labels, cfg.c_grid, max_iter=cfg.max_iter, seed=cfg.seed, name=name)
+    metrics = {**choose_and_test(grid, X, data), **extra, "features_seconds": features_seconds,
+               "wall_seconds": time.perf_counter() - t_start}
+    write_metrics(exp_dir, exp_id, config, metrics)
+    return read_json(Path(exp_dir) / "metrics.json")
