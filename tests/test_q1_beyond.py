@@ -145,8 +145,7 @@ def test_results_without_posteriors_are_named_not_dropped_silently(tmp_path: Pat
     assert [x["experiment"] for x in m["missing"]] == ["q1b-lstm-avg", "q1c-lstm-attention",
                                                        "q1d-transformer"]
     assert m["missing"][0] == {"experiment": "q1b-lstm-avg",
-                               "reason": "no posteriors (an older run)",
-                               "command": f"mlsplab reproduce --only q1b --out {tmp_path}"}
+                               "reason": "no posteriors (an older run)", "step": "q1b"}
     assert set(m["ensembles"]) == {"all"} and m["networks_added"] is None
     text = " ".join(text_of(summary_beyond.part_report("q1x", {ENSEMBLE_ID: m}, tmp_path,
                                                        tmp_path)))

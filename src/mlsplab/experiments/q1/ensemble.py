@@ -9,7 +9,7 @@ validation by the same rule), and the linear models and the networks each on the
 McNemar's exact test of each against the single member with the best validation accuracy.
 
 A member whose result has no posteriors (a run from before they were recorded) or no result
-at all is listed under ``missing`` with the command that produces them; the ensembles combine
+at all is listed under ``missing`` with the step that produces them; the ensembles combine
 the others and say so, and with fewer than two members there is no ensemble.
 """
 
@@ -74,21 +74,21 @@ def member_run(entry: dict[str, Any]) -> dict[str, Any]:
 
 def gather(out: Path, seed: int, ids: tuple[str, ...] = MEMBERS
            ) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
-    """The members' runs of ``seed`` that have posteriors, and what is missing with the
-    command that produces it."""
+    """The members' runs of ``seed`` that have posteriors, and what is missing with the step
+    of ``mlsplab reproduce`` that produces it."""
     runs, missing = {}, []
     for exp_id in ids:
         doc = _load(out, exp_id)
         entry = _entry(doc, seed) if doc else None
-        command = f"mlsplab reproduce --only {STEP_OF[exp_id]} --out {out}"
+        step = STEP_OF[exp_id]  # `mlsplab reproduce --only <step>` adds what is missing
         if doc is None:
-            missing.append({"experiment": exp_id, "reason": "no result", "command": command})
+            missing.append({"experiment": exp_id, "reason": "no result", "step": step})
         elif entry is None:
             missing.append({"experiment": exp_id, "reason": f"no run of seed {seed}",
-                            "command": command})
+                            "step": step})
         elif not posteriors.has_posteriors(entry):
             missing.append({"experiment": exp_id, "reason": "no posteriors (an older run)",
-                            "command": command})
+                            "step": step})
         else:
             runs[exp_id] = member_run(entry)
     for key in ("val_labels", "test_labels"):

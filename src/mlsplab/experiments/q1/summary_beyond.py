@@ -15,6 +15,7 @@ from mlsplab.experiments.q1.config import BASELINE_ID, ENSEMBLE_ID, NBSVM_ID
 from mlsplab.experiments.q1.ensemble import NETWORKS
 from mlsplab.formatting import count, percent
 from mlsplab.report.document import Block, Paragraph, PartReport, Table
+from mlsplab.report.results import reproduce_command
 
 Docs = dict[str, dict[str, Any]]
 NAMES = {**ph.NAMES, NBSVM_ID: "NBSVM"}
@@ -63,12 +64,12 @@ def nbsvm_text(nb: dict[str, Any], base: dict[str, Any] | None,
                    f"McNemar p = {mc['p_value']:.2g}).")
 
 
-def missing_text(ens: dict[str, Any]) -> str | None:
-    """Which members are not in the ensembles, why, and the command that adds them."""
+def missing_text(ens: dict[str, Any], out: Path) -> str | None:
+    """Which members are not in the ensembles, why, and the command that adds them to ``out``."""
     if not ens.get("missing"):
         return None
-    items = "; ".join(f"{m['experiment']}: {m['reason']}, add with `{m['command']}`"
-                      for m in ens["missing"])
+    items = "; ".join(f"{m['experiment']}: {m['reason']}, add with "
+                      f"`{reproduce_command([m['step']], out)}`" for m in ens["missing"])
     retrain = any(m["experiment"] in NETWORKS and "posteriors" in m["reason"]
                   for m in ens["missing"])
     return (f"Not in the ensembles below ({count(len(ens['missing']), 'member')}): {items}."
@@ -200,7 +201,7 @@ def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartR
         answer.append(Paragraph(nbsvm_text(nb, base, ens)))
     evidence: list[Block] = []
     if ens is not None:
-        note = missing_text(ens)
+        note = missing_text(ens, out)
         if note:
             answer.append(Paragraph(note, "warning"))
         if ens.get("ensembles"):
