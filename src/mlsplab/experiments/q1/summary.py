@@ -86,7 +86,7 @@ def _baseline_sentence(exp_id: str, m: dict[str, Any],
         return None
     same = b.get("sizes", {}).get("test") == m.get("sizes", {}).get("test")
     return (f"Beside it, TF-IDF word 1\u20132-grams with logistic regression (C = "
-            f"{b['chosen_c']:g}, chosen on validation accuracy from "
+            f"{b['chosen_c']:g}, chosen on validation by the one-standard-error rule from "
             f"{', '.join(f'{float(c):g}' for c in b['val_accuracy_by_c'])}) reached "
             f"{ph.pct(b['test_accuracy'])} on {'the same' if same else 'its'} test reviews, "
             f"in {ph.duration(b['wall_seconds'])} including tokenization "
