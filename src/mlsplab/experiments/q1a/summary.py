@@ -12,9 +12,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.q1.phrases import word2vec_deviation
 from mlsplab.experiments.q1a import prose
 from mlsplab.experiments.q1a.config import COMMAND, EXPERIMENT_ID
 from mlsplab.experiments.q1a.figures import scatter_figure
+from mlsplab.experiments.q1a.groups import semantic_groups
 from mlsplab.formatting import percent
 from mlsplab.report.document import Block, Figure, Heading, Paragraph, PartReport, Table
 
@@ -63,14 +65,17 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
                                    f"version (no {', '.join(missing[:3])}).", "stale")
     try:
         n_sent = len(m["sentence_plot"]["words"])
-        answer = [Paragraph(prose.clusters_paragraph(
+        found = semantic_groups(m)
+        # the detailed reading (clusters, groupings, sentiment, projection) opens the appendix
+        answer = [Heading("Q1(a) clusters, groupings and the sentiment direction", level=2),
+                  Paragraph(prose.clusters_paragraph(
                       m, "clusters_sentence_words",
                       f"The {n_sent} distinct words of the {len(m['validation_sentences'])} "
                       "validation sentences")),
-                  Paragraph(prose.groupings_paragraph(m) + " " + prose.sentiment_summary(m))]
-        evidence = (_figure_blocks(m, "sentence", fig_dir)
-                    + [_cluster_table(m, "clusters_sentence_words", "the sentence words"),
-                       Paragraph(prose.projection_paragraph(m))])
+                  _cluster_table(m, "clusters_sentence_words", "the sentence words"),
+                  Paragraph(prose.groupings_paragraph(m) + " " + prose.sentiment_summary(m)),
+                  Paragraph(prose.projection_paragraph(m))]
+        evidence = _figure_blocks(m, "sentence", fig_dir) + [_groups_table(found)]
         # The second plot (frequent words), its clusters and the groupings go to the appendix.
         secondary: list[Block] = [
             Heading("Q1(a) the most frequent training words", level=2),
@@ -82,9 +87,11 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
             _cluster_table(m, "clusters_frequent_words", "the frequent words"),
             _groupings_table(m), Paragraph(prose.sentiment_details(m))]
         report = PartReport(answer=answer, evidence=evidence, settings=settings_rows(m),
-                            appendix=secondary + appendix(m), overview=prose.overview(m),
+                            appendix=secondary + appendix(m),
+                            overview=prose.group_overview(m, found),
                             status="quick" if m.get("quick") else "full",
-                            deviations=deviations(m))
+                            deviations=deviations(m), setup=prose.setup(m),
+                            conclusion=prose.conclusion(m, found))
     except (KeyError, TypeError, ValueError, IndexError) as e:
         log.warning("q1a section: %r", e)
         return missing_report(out, f"The results in {out}/{EXPERIMENT_ID} are incomplete "
@@ -145,7 +152,7 @@ def _cluster_table(m: dict[str, Any], key: str, what: str) -> Table:
     rows = [row("words", lambda p: str(p["size"]))]
     rows += [row(label, lambda p, n=n: prose.pct(n(p) / p["size"])) for label, n in _SHARE_ROWS]
     rows += [
-        row("seed words + / \u2212",
+        row("sentiment seed words + / \u2212",
             lambda p: f"{len(p['positive_seeds'])} / {len(p['negative_seeds'])}"),
         row("median frequency rank", lambda p: (
             dash if p.get("median_rank") is None else f"{p['median_rank']:,.0f}")),
@@ -167,6 +174,24 @@ def _cluster_table(m: dict[str, Any], key: str, what: str) -> Table:
         f"sentences that also hold I, me or my. 100-d neighbours inside: share of the words' "
         f"{k_near} nearest 100-d neighbours among the plotted words that are in the same "
         "cluster."))
+
+
+def _groups_table(found: dict[str, Any]) -> Table:
+    """The semantic groups of the sentence words: their 100-d links and their place in the
+    plane."""
+    rows = [[", ".join(g["words"]),
+             "; ".join(f"{a}–{b} {c:.2f}" for a, b, c in g["links"]),
+             prose.pct(g["farther_share"]), "yes" if g["close"] else "no"]
+            for g in found["groups"]]
+    if not rows:
+        rows = [["(none: no two plotted words are 100-d neighbours)", "—", "—",
+                 "—"]]
+    return Table(["group", "100-d neighbour links (cosine)", "plotted pairs farther apart",
+                  "close in the plane"], rows, caption=(
+        "Semantic groups among the plotted words, found from the data: words joined when one "
+        "is among the other's five nearest 100-d neighbours over the whole vocabulary. Plotted "
+        "pairs farther apart: the share of all pairs of plotted words that lie farther apart "
+        "in the plane than the group's members; close: at least two thirds."))
 
 
 def _groupings_table(m: dict[str, Any]) -> Table:
@@ -218,12 +243,7 @@ def deviations(m: dict[str, Any]) -> list[str]:
     cfg, wv = m["config"], m["word_vectors"]
     out = []
     if not cfg.get("pretrained"):
-        out.append(
-            "The assignment asks for a pre-trained word2vec model; none can be downloaded "
-            "offline, so the 100-d vectors are a gensim Word2Vec trained here on "
-            f"{wv.get('corpus_unsup_reviews', 0):,} unlabelled IMDB reviews and the "
-            f"{wv.get('corpus_train_reviews', 0):,} training-split reviews (never validation or "
-            "test text).")
+        out.append(word2vec_deviation(str(wv.get("source", ""))))
         if not wv.get("deterministic", True):
             out.append("Word2Vec trained with several threads is not bit-for-bit "
                        "reproducible; later runs reuse the cached vectors.")

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.q3 import conclusions as cq
 from mlsplab.experiments.q3 import figures
 from mlsplab.experiments.q3.config import (
     GROUPS,
@@ -187,8 +188,9 @@ def _ranking(docs: Docs, what: str) -> str:
             f"{docs[order[0]]['epochs']} epochs each): "
             + ", ".join(parts) + ".")
     if close:
-        text += (f" The gap between {'; '.join(close)} is within the larger seed std, so "
-                 f"those {what} are not told apart by this test fold.")
+        pairs = "; ".join(f"{pair} is within the larger seed std" for pair in close)
+        text += (f" The gap between {pairs}, so those {what} are not told apart by this test "
+                 "fold.")
     last = sorted(docs, key=lambda i: -docs[i]["test_accuracy_last"])
     text += " At the last epoch: " + ", ".join(
         f"{label_of(docs[i])} {fmt_acc(docs[i], 'test_accuracy_last')}" for i in last) + "."
@@ -284,13 +286,9 @@ def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
         scores_table(docs, "Q3(a): accuracy per optimizer, mean ± std over seeds.")]
     settings = [*settings_rows(next(iter(docs.values()))),
                 *[(f"optimizer: {label_of(d)}", optimizer_text(d)) for d in docs.values()]]
-    top = max(asked, key=lambda i: asked[i]["test_accuracy"])
-    low = min(asked, key=lambda i: asked[i]["test_accuracy"])
-    overview = (f"{label_of(asked[top])} ranks first, {fmt_acc(asked[top])} test; lowest "
-                f"{label_of(asked[low])} {fmt_acc(asked[low])}" if top != low else
-                f"all optimizers {fmt_acc(asked[top])} test")
-    return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(a)"), overview,
-                      status_of(docs, GROUPS["q3a"]), deviations(docs))
+    return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(a)"),
+                      cq.overview_a(docs), status_of(docs, GROUPS["q3a"]), deviations(docs),
+                      setup=cq.setup_a(docs), conclusion=cq.conclusion_a(docs))
 
 
 def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
@@ -318,14 +316,16 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
                                         "validation-loss epoch, summed over the seeds (rows "
                                         "true class, columns predicted).", 0.7))
     placement = ("LayerNorm or BatchNorm1d at the flattened conv output and at the inputs of "
-                 "the second FC-128 layer and the output layer")
+                 "the second FC-128 layer and the output layer (three norms; see the "
+                 "deviations)")
     settings = [("normalization (Q3 b)", placement),
                 ("optimizer (Q3 b)", "Adam, " + optimizer_text(next(iter(docs.values()))))]
     top = max(docs, key=lambda i: docs[i]["test_accuracy"])
     others = ", ".join(f"{label_of(docs[i])} {fmt_acc(docs[i])}" for i in docs if i != top)
-    overview = f"{label_of(docs[top])} {fmt_acc(docs[top])} test; {others}"
+    overview = cq.overview_b(docs) or f"{label_of(docs[top])} {fmt_acc(docs[top])} test; {others}"
     return PartReport(answer, evidence, settings, appendix, overview,
-                      status_of(docs, GROUPS["q3b"]), deviations(docs))
+                      status_of(docs, GROUPS["q3b"]), deviations(docs) + [cq.THIRD_NORM],
+                      setup=cq.setup_b(docs), conclusion=cq.conclusion_b(docs))
 
 
 def _appendix(docs: Docs, out: Path, part: str) -> list[Block]:
