@@ -34,6 +34,7 @@ from mlsplab.report.document import (
 )
 from mlsplab.report.mathsvg import MathError, math_sources, typeset
 from mlsplab.report.overview import (
+    deviation_blocks,
     overview_blocks,
     settings_blocks,
     status_blocks,
@@ -112,12 +113,12 @@ def math_problems(blocks: list[Block]) -> list[str]:
 def _appendix(outcomes: list, results: Results, source: SourceInfo | None) -> list[Block]:
     blocks: list[Block] = [
         Heading("Appendix", 1, anchor="appendix"),
-        Paragraph("The settings as run and the run's status, then each part's detailed "
+        Paragraph("The deviations from the assignment, the settings as run and the run's status, then each part's detailed "
                   "reading of its measurements, per-seed tables and secondary figures, "
                   "published results for context, where and how long each step ran, the "
                   "configuration hash and machine of every result, the source code and the "
                   "data sources.", "note")]
-    blocks += settings_blocks(outcomes)
+    blocks += deviation_blocks(outcomes) + settings_blocks(outcomes)
     status = status_blocks(outcomes, results)
     blocks += status[:2] + [Paragraph(_machine_line(results))] + status[2:]
     for outcome in _in_report_order(outcomes):

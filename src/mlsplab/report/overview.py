@@ -133,26 +133,35 @@ def _overview_row(outcome: PartOutcome) -> list[str]:
 
 
 def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
-    """The answers table (each part's conclusion in a line, never stronger than the section)
-    and the deviations table; the settings table is in the appendix."""
+    """The answers table (each part's conclusion in a line, never stronger than the section);
+    the deviations and settings tables are in the appendix."""
     graded = [o for o in outcomes if not o.part.beyond]
     beyond = [o for o in outcomes if o.part.beyond]
     full = all(o.status.startswith("full") for o in outcomes)
     caption = ("Each part's conclusion in one line. Every part ran at the assignment's "
-               "settings, with the deviations of the next table." if full else
+               "settings, with the deviations its set-up line states." if full else
                "Each part's conclusion in one line; a part that did not run at the "
                "assignment's settings says how.")
     blocks: list[Block] = [
         Heading("Overview", 1, anchor="overview"),
         Table(["part", "answer"], [_overview_row(o) for o in graded + beyond], caption=caption)]
+    if any(o.report is not None and o.report.deviations for o in outcomes):
+        blocks.append(Paragraph("Each part's set-up line says how it departs from the "
+                                "assignment; the appendix lists every deviation once, with the "
+                                "parts it applies to, beside every setting as run.", "note"))
+    return blocks
+
+
+def deviation_blocks(outcomes: list[PartOutcome]) -> list[Block]:
+    """The deviations table (each deviation once, with its parts), for the appendix."""
     built = [o for o in outcomes if o.report is not None]
     deviations = once_with_owners((d, short_label(o.part))
                                   for o in built for d in o.report.deviations)
     if deviations:
-        blocks.append(Table(["deviation from the assignment", "applies to"],
-                            [[str(d), join_labels(labels)] for d, labels in deviations.items()],
-                            caption="Deviations from the assignment's settings, each once; "
-                                    "every setting is in the appendix's settings table."))
-    elif built:
-        blocks.append(Paragraph("No part states a deviation from the assignment's settings."))
-    return blocks
+        return [Heading("Deviations from the assignment", 2, anchor="deviations"),
+                Table(["deviation from the assignment", "applies to"],
+                      [[str(d), join_labels(labels)] for d, labels in deviations.items()],
+                      caption="Deviations from the assignment's settings, each once.")]
+    if built:
+        return [Paragraph("No part states a deviation from the assignment's settings.")]
+    return []

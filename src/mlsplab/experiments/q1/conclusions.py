@@ -304,5 +304,5 @@ def overview_d(m: dict[str, Any], results: Docs) -> str:
         if o and o.get("test_accuracy") is not None:
             words, _ = _versus("q1d-transformer", m, other, o, results)
             gaps.append(f"{words} {ph.NAMES[other]}")
-    return (f"the transformer {ph.pct(m['test_accuracy'])} test, " + " and ".join(gaps)
+    return (f"The transformer {ph.pct(m['test_accuracy'])} test, " + " and ".join(gaps)
             + " (one seed; its lr and dropout searched, the LSTMs' not)")

@@ -302,7 +302,7 @@ def _part_d(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
     evidence: list[Any] = [
         Figure(path, "Eval-mode training loss (solid) and validation loss (dashed) per epoch "
                      "of the three IMDB models; the transformer's own curves with the "
-                     "train-mode loss are in the appendix."),
+                     "train-mode loss are in the appendix.", 0.8),
         cc.comparison_rows(present)]
     answer.append(_curves_figure(exp_id, m, fig_dir))
     return PartReport(answer=answer, evidence=evidence, overview=cc.overview_d(m, results),

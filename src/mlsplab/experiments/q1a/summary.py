@@ -28,7 +28,7 @@ REQUIRED = ("config", "pca", "sentence_plot", "frequent_plot", "reference_plot",
             "word_properties", "clusters_sentence_words", "clusters_frequent_words",
             "reference_words", "sentiment_seeds", "sentiment_probe", "validation_sentences",
             "word_vectors")
-FIGURES = {"sentence": ("q1a_sentence_words.svg", 5.2), "frequent": ("q1a_frequent_words.svg",
+FIGURES = {"sentence": ("q1a_sentence_words.svg", 4.7), "frequent": ("q1a_frequent_words.svg",
                                                                      7.5)}
 
 

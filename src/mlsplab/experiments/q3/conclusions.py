@@ -268,7 +268,8 @@ def setup_x(docs: Docs) -> str:
     if "q3x-cv" in docs:
         parts.append("the five-fold cross-validation that published ESC-10 results use (one "
                      "seed, test fold k, validation fold k\u22121)")
-    return "; ".join(parts).capitalize() + "." if parts else ""
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "." if parts else ""
 
 
 def conclusion_x(docs: Docs, base: dict[str, Any] | None, published: float | None) -> str:
