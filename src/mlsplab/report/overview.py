@@ -10,7 +10,13 @@ from mlsplab.experiments import registry
 from mlsplab.formatting import count
 from mlsplab.report.document import Block, Bullets, Heading, Paragraph, Table
 from mlsplab.report.parts import PartOutcome, short_label
-from mlsplab.report.results import Results, is_quick, part_command
+from mlsplab.report.results import (
+    Results,
+    is_quick,
+    part_command,
+    reproduce_command,
+    steps_of,
+)
 
 
 def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
@@ -30,7 +36,12 @@ def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
                            Paragraph(summary + ".")]
     items = [f"{short_label(o.part)} missing: run `{part_command(o.part, results.out)}`."
              for o in missing]
-    items += [f"{short_label(o.part)}: section not built ({o.error})." for o in broken]
+    items += [f"{short_label(o.part)}: section not built ({o.error}); if its results come "
+              f"from an older version, rebuild them with "
+              f"`{reproduce_command(steps_of(o.present), results.out)}`." for o in broken]
+    partial = [o for o in outcomes if o.present and o.missing]
+    items += [f"{short_label(o.part)}: not in this folder: {', '.join(o.missing)}; produce with "
+              f"`{reproduce_command(steps_of(o.missing), results.out)}`." for o in partial]
     items += results.problems
     quick = [i for i, d in results.docs.items() if is_quick(d)]
     full = [i for i in results.docs if i not in quick]

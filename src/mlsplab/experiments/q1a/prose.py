@@ -348,5 +348,6 @@ def group_overview(m: dict[str, Any], found: dict[str, Any]) -> str:
                     f"{pc.upper()} follows neither frequency nor valence")
     groups = found["groups"]
     close = sum(g["close"] for g in groups)
-    return ("; ".join(axes) + f"; {count(len(groups), 'group')} of 100-d neighbours among the "
+    return (f"PC1 + PC2 keep {percent(m['pca']['explained_variance_2d'])} of the variance; "
+            + "; ".join(axes) + f"; {count(len(groups), 'group')} of 100-d neighbours among the "
             f"sentence words, {close} also close in the plane")

@@ -177,8 +177,8 @@ def _backprop_blocks(config: Q2Config) -> list[Block]:
         Heading("Backpropagation", 3),
         Math(eq.delta_output_derivation(),
              r"The output error derived: with $y = \mathrm{softmax}(a)$, "
-             r"$\partial y_k / \partial a_j = y_k([k = j] - y_j)$; the cross-entropy is "
-             r"$-\sum_k z_k \log y_k$ and a one-hot target's entries sum to 1."),
+             r"$\partial y_k / \partial a_j = y_k([k = j] - y_j)$, and a one-hot target "
+             "z, whose entries add up to 1."),
         Math(eq.delta_output(), "Softmax with cross-entropy: the error signal at the output."),
         Math(eq.delta_hidden_general(),
              "A hidden frame \u03c4 receives the error of every frame of the next layer that "

@@ -253,9 +253,10 @@ def overview_c(doc: dict[str, Any]) -> str:
     m = doc["methods"]
     w = m["optimal-weights"]["weights_mean"]
     top = max(range(len(w)), key=w.__getitem__)
-    return (f"optimal weights {fmt_acc(m['optimal-weights'])} test, about the best member "
-            f"({doc['members'][top]} gets {w[top]:.2f} of the weight); averaging "
-            f"{fmt_acc(m['average'])}")
+    best = max(m[n]["test_accuracy"] for n in doc["members"])
+    return (f"optimal weights {fmt_acc(m['optimal-weights'])} and averaging "
+            f"{fmt_acc(m['average'])} test, against {percent(best)} for the best member "
+            f"({doc['members'][top]} gets {w[top]:.2f} of the optimal weight)")
 
 
 def setup_x(docs: Docs) -> str:

@@ -131,7 +131,8 @@ def _ensemble_table(doc: dict[str, Any], caption: str) -> Table:
     m = doc["methods"]
     rows = [[n, fmt_acc(m[n], "val_accuracy"), "\u2014", fmt_acc(m[n]), "\u2014"]
             for n in doc["members"]]
-    rows += [[METHOD_NAMES[k] + (" (headline)" if k == doc["headline_method"] else ""),
+    rows += [[METHOD_NAMES[k] + (" (chosen on validation)" if k == doc["headline_method"]
+                                 else ""),
               fmt_acc(m[k], "val_accuracy"), fmt_acc(m[k], "val_accuracy_oof"), fmt_acc(m[k]),
               ", ".join(f"{w:.2f}" for w in m[k]["weights_mean"])]
              for k in METHOD_NAMES]
