@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from mlsplab.errors import MlsplabError
+from mlsplab.io import atomic_write
 from mlsplab.report.assemble import build_document
 from mlsplab.report.compare import load_reference
 from mlsplab.report.document import Document, Heading
 from mlsplab.report.html import render_html, slug
 from mlsplab.report.pdf import PdfPages, render_pdf
-from mlsplab.io import atomic_write
 from mlsplab.report.results import load_results
 from mlsplab.report.source import source_info, submission_name, write_source_zip
 

@@ -82,6 +82,7 @@ figcaption::before { content: "Figure " counter(figure) ". "; font-weight: bold;
 div.equation { margin: .6em 0; text-align: center; break-inside: avoid; font-size: 1.1em; }
 div.equation img { display: block; margin: .15em auto; }
 div.equation p.eqcaption { font-size: 9pt; color: #444; margin: .1em 0 0; }
+div.equation p.eqcaption img { display: inline; margin: 0; }  /* inline math in a caption */
 img.math { max-width: 100%; height: auto; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: .86em; }
 code.math-error { color: #b00020; }

@@ -75,7 +75,8 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
                   _cluster_table(m, "clusters_sentence_words", "the sentence words"),
                   Paragraph(prose.groupings_paragraph(m) + " " + prose.sentiment_summary(m)),
                   Paragraph(prose.projection_paragraph(m))]
-        evidence = _figure_blocks(m, "sentence", fig_dir) + [_groups_table(found)]
+        links = [(a, b) for g in found["groups"] for a, b, _ in g["links"]]
+        evidence = _figure_blocks(m, "sentence", fig_dir, links) + [_groups_table(found)]
         # The second plot (frequent words), its clusters and the groupings go to the appendix.
         secondary: list[Block] = [
             Heading("Q1(a) the most frequent training words", level=2),
@@ -99,14 +100,15 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
     return report
 
 
-def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path) -> list[Block]:
+def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path,
+                   links: list[tuple[str, str]] = ()) -> list[Block]:
     """One scatter plot with a caption saying what is shown (none if it cannot be drawn)."""
     name, height = FIGURES[which]
     plot, clusters = m[f"{which}_plot"], m[f"clusters_{which}_words"]
     try:
         drawn = scatter_figure(Path(fig_dir) / name, plot, clusters, m["reference_plot"],
                                m["word_properties"], m["pca"]["explained_variance_ratio"],
-                               height=height)
+                               height=height, links=list(links))
     except (OSError, ValueError) as e:  # a figure that cannot be drawn does not stop Q1(a)
         log.warning("q1a %s figure: %s", which, e)
         return [Paragraph(f"(The {which}-word plot could not be drawn: {e}.)", style="note")]
@@ -115,8 +117,11 @@ def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path) -> list[Block]:
             f"the {drawn['words']} most frequent content words of the training split")
     caption = (f"{drawn['words']} points: {what}, in the plane of the first two principal "
                f"components of the training vocabulary. Colour: the {clusters['k']} k-means "
-               f"clusters of these points; \u25b2/\u25bc: words VADER rates positive/negative; "
+               "clusters of these points (in the plane; see the appendix); \u25b2/\u25bc: "
+               "words VADER rates positive/negative; "
                f"grey: the {len(m['reference_plot']['words']):,} most frequent training words. "
+               + ("Dashed lines join the semantic groups of the next table (100-d nearest "
+                  "neighbours). " if links else "") +
                f"{drawn['labelled']} of {drawn['words']} words are labelled (the others would "
                "overlap a label or a point).")
     return [Figure(Path(fig_dir) / name, caption, width_fraction=1.0)]

@@ -165,9 +165,9 @@ def conclusion_b(docs: Docs) -> str:
     if base is None or bn is None:
         return ""
     clip = 100 / base["split_sizes"]["test"]
-    s = ["Normalising the inputs of the fully connected layers keeps their scale fixed while "
+    s = [("Normalising the inputs of the fully connected layers keeps their scale fixed while "
          "the weights change, and BatchNorm adds noise from the statistics of each batch of "
-         f"{bn.get('batch_size', 16)}, which acts as a regulariser."]
+         f"{bn.get('batch_size', 16)}, which acts as a regulariser.")]
     gb, gb_last = (bn["test_accuracy"] - base["test_accuracy"],
                    bn["test_accuracy_last"] - base["test_accuracy_last"])
     beyond_best = beyond_spread(bn, base)

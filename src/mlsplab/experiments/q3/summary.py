@@ -158,6 +158,16 @@ def per_seed_table(docs: Docs, caption: str) -> Table:
                   "test acc (last)", "train s", "host"], rows, caption=caption)
 
 
+SHARED_FROM = ("q3a-adam", "q3b-none", "q3a-sgd", "q3b-batchnorm", "q3x-augmented")
+
+
+def shared_settings(results: Docs) -> list[tuple[str, str]]:
+    """The features, CNN, split and training every Q3 part shares, read from one result so
+    that the appendix's settings table states them once for all the parts they apply to."""
+    doc = next((results[i] for i in SHARED_FROM if i in results), None)
+    return settings_rows(doc)[:4] if doc is not None else []
+
+
 def hashes_table(docs: Docs) -> Table:
     rows = [[i, d.get("config_hash", ""), (d.get("data") or {}).get("sha256", "")[:16]]
             for i, d in docs.items()]
@@ -284,7 +294,7 @@ def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
         Figure(fig, "Q3(a): training (left) and validation (right) cross-entropy per epoch of "
                     "each optimizer, mean over seeds, the range over seeds shaded; no norm."),
         scores_table(docs, "Q3(a): accuracy per optimizer, mean ± std over seeds.")]
-    settings = [*settings_rows(next(iter(docs.values()))),
+    settings = [*shared_settings(results), *settings_rows(next(iter(docs.values())))[4:],
                 *[(f"optimizer: {label_of(d)}", optimizer_text(d)) for d in docs.values()]]
     return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(a)"),
                       cq.overview_a(docs), status_of(docs, GROUPS["q3a"]), deviations(docs),
@@ -318,7 +328,7 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     placement = ("LayerNorm or BatchNorm1d at the flattened conv output and at the inputs of "
                  "the second FC-128 layer and the output layer (three norms; see the "
                  "deviations)")
-    settings = [("normalization (Q3 b)", placement),
+    settings = [*shared_settings(results), ("normalization (Q3 b)", placement),
                 ("optimizer (Q3 b)", "Adam, " + optimizer_text(next(iter(docs.values()))))]
     top = max(docs, key=lambda i: docs[i]["test_accuracy"])
     others = ", ".join(f"{label_of(docs[i])} {fmt_acc(docs[i])}" for i in docs if i != top)

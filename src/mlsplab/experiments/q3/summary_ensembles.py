@@ -18,6 +18,7 @@ from mlsplab.experiments.q3.summary import (
     label_of,
     per_seed_table,
     present,
+    shared_settings,
     status_of,
 )
 from mlsplab.formatting import count, percent, points
@@ -167,7 +168,7 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     rule = (f"highest out-of-fold validation accuracy ({doc['config'].get('weight_cv_folds', 5)}"
             "-fold over the validation clips), then lower out-of-fold cross-entropy, between "
             "averaging and optimal weights")
-    settings = [("ensemble members", ", ".join(f"{n} (lr {doc['lr'][n]:g})"
+    settings = [*shared_settings(results), ("ensemble members", ", ".join(f"{n} (lr {doc['lr'][n]:g})"
                                                for n in doc["members"])),
                 ("ensemble weights", fits), ("headline rule", rule)]
     h = m[head]
@@ -303,7 +304,8 @@ def beyond_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     spec = docs.get("q3x-augmented", {}).get("config", {}).get("augment", {})
     protocol = ("test fold k, validation fold k-1 (cyclic), train on the other three; one "
                 "seed; same horizon and selection")
-    settings = [("augmentation", ", ".join(f"{k} {v}" for k, v in spec.items()) or "\u2014"),
+    settings = [*shared_settings(results),
+                ("augmentation", ", ".join(f"{k} {v}" for k, v in spec.items()) or "\u2014"),
                 ("cross-validation", protocol)]
     appendix.append(hashes_table(docs))
     if "q3x-augmented" in docs:
