@@ -313,8 +313,24 @@ def conclusion_i(doc: dict[str, Any]) -> str:
         "fewer MACs. "
         + ("Both write the same outputs, so their activation memory is the same; the "
            "difference is all in weights and arithmetic. " if same_act else "")
-        + "The counts are arithmetic, not speed: per MAC a convolution is usually slower than "
-        "a dense matrix product, and the appendix times both on one thread.")
+        + _timing_sentence(doc))
+
+
+def _timing_sentence(doc: dict[str, Any]) -> str:
+    """What the single-thread timings of the layers small enough to build show."""
+    timed = [t for t in doc.get("timing_examples", []) + doc["layers"]
+             if (t.get("timing") or {}).get("dense_seconds") and t["timing"].get("conv_seconds")]
+    if not timed:
+        return "The counts are arithmetic, not measured speed."
+    pairs = [(t["timing"]["dense_seconds"] / t["timing"]["conv_seconds"], t["ratio_macs"], t)
+             for t in timed[:2]]
+    said = " and ".join(f"{r:,.0f} times the conv's time for {m:,.0f} times the MACs "
+                        f"({shape_text(t['input_shape'])} input)" for r, m, t in pairs)
+    memory = any(r > m for r, m, _ in pairs)
+    return (f"Timed on one thread, the dense layers small enough to build took {said}: time "
+            "follows the arithmetic only roughly"
+            + (", because a large dense layer is limited by reading its weights from memory."
+               if memory else "."))
 
 
 def setup_ii(doc: dict[str, Any]) -> str:
