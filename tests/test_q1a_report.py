@@ -23,16 +23,21 @@ from mlsplab.report.document import Figure, Paragraph, Table
 pytestmark = pytest.mark.usefixtures("isolated_data_dirs")
 
 
-@pytest.fixture(scope="module")
-def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def _run_q1a(tmp_path_factory: pytest.TempPathFactory, seed: int = 0) -> dict:
+    """Q1(a) in quick mode on synthetic data; the metrics it writes."""
     d = tmp_path_factory.mktemp("data")
     write_imdb_zip(d / "IMDB_Dataset.csv.zip", n_reviews=300)
     write_unsup_gz(d / "aclImdb_unsup.txt.gz", n_reviews=300)
     out = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLSPLAB_OFFLINE", "1")
-        run(RunOptions(out=out, data_dir=d, quick=True))
+        run(RunOptions(out=out, data_dir=d, quick=True, seed=seed))
     return json.loads((out / EXPERIMENT_ID / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _run_q1a(tmp_path_factory)
 
 
 def _report(m: dict | None, tmp_path: Path):
@@ -138,14 +143,7 @@ def test_groupings_sorted_into_kept_partly_and_lost() -> None:
 @pytest.fixture(scope="module")
 def second_seed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The same synthetic data, another seed: other sentences, other words plotted."""
-    d = tmp_path_factory.mktemp("data2")
-    write_imdb_zip(d / "IMDB_Dataset.csv.zip", n_reviews=300)
-    write_unsup_gz(d / "aclImdb_unsup.txt.gz", n_reviews=300)
-    out = tmp_path_factory.mktemp("runs2")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLSPLAB_OFFLINE", "1")
-        run(RunOptions(out=out, data_dir=d, quick=True, seed=1))
-    return json.loads((out / EXPERIMENT_ID / "metrics.json").read_text())
+    return _run_q1a(tmp_path_factory, seed=1)
 
 
 def test_semantic_groups_come_from_each_seeds_own_sentences(metrics: dict, second_seed: dict,

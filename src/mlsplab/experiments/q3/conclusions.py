@@ -26,7 +26,7 @@ from mlsplab.experiments.q3.reading import (
 from mlsplab.formatting import percent, points
 
 Docs = dict[str, dict[str, Any]]
-EXTRA = "q3a-rmsprop-lr1e-3"
+EXTRA = "q3a-rmsprop-lr1e-3"  # beside the assignment's RMSprop, labelled as an extra
 
 
 def _label(doc: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlsplab.experiments.q3 import conclusions as cq
 from mlsplab.experiments.q3 import figures
+from mlsplab.experiments.q3.conclusions import EXTRA
 from mlsplab.experiments.q3.config import (
     GROUPS,
     MOMENTUM,
@@ -39,7 +40,6 @@ from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
 
 Docs = dict[str, dict[str, Any]]
 ASSIGNMENT_SIZES = {"train": 241, "val": 80, "test": 79}
-EXTRA = "q3a-rmsprop-lr1e-3"  # beside the assignment's RMSprop, labelled as an extra
 
 
 def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartReport:
