@@ -102,7 +102,7 @@ def attention_heatmaps(examples: list[dict[str, Any]], path: Path) -> Path:
             placed.append((word, a * T, x, line))
             x += w_in + gap + 0.05
         layout.append((placed, line + 1))
-    bar_h = 0.55  # the colour bar under the reviews, with its label
+    bar_h = 0.65  # the colour bar under the reviews, with its ticks and label
     height = sum(line_h * (n + 1) + 0.12 for _, n in layout) + 0.1 + bar_h
     fig, ax = new_figure(width, height)
     ax.axis("off")
@@ -123,7 +123,7 @@ def attention_heatmaps(examples: list[dict[str, Any]], path: Path) -> Path:
     from matplotlib.cm import ScalarMappable
 
     # the colour scale as a colour bar: where 1 (average pooling's weight) lies on it
-    cax = fig.add_axes((0.25, 0.12 / height, 0.5, 0.12 / height))
+    cax = fig.add_axes((0.25, 0.36 / height, 0.5, 0.1 / height))
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
     bar.set_label("attention weight × review length (1 = the weight of average pooling)",
                   fontsize=8)
