@@ -105,17 +105,17 @@ def conclusion_b(exp_id: str, m: dict[str, Any], results: Docs) -> str:
         if apart and base["test_accuracy"] > m["test_accuracy"]:
             s.append(f"A TF-IDF bag of words and word pairs with logistic regression lands "
                      f"{words} it ({_p_value(results, exp_id, BASELINE_ID)}): on these "
-                     "reviews, which words occur carries most of the sentiment, and word order "
-                     "adds little that 40,000 reviews can teach.")
+                     "long reviews, which words occur carries most of the sentiment, and "
+                     "reading them in order does not beat a linear model that sees every word "
+                     "and word pair.")
         elif apart:
             s.append(f"A TF-IDF bag of words and word pairs with logistic regression lands "
                      f"{words} it: reading the words in order helps here.")
         else:
             s.append("A TF-IDF bag of words and word pairs with logistic regression cannot be "
                      "told apart from it on this test set.")
-    s.append("This is one training run; the train and validation curves, not the test "
-             "accuracy, are what it shows with confidence." if _seeds(m) == 1 else
-             "The seed spread is in the appendix.")
+    s.append("What it does not show is how much of the overfitting a smaller learning rate or "
+             "more dropout would remove: the LSTMs' settings were not searched.")
     return " ".join(s)
 
 
@@ -185,8 +185,7 @@ def conclusion_c(exp_id: str, m: dict[str, Any], results: Docs) -> str:
                      f"(epoch {b_c} against {b_b}), and both overfit after that.")
     s.append("The weights show where the model looks, not why it decides: each LSTM state "
              "already mixes its context, so a heavily weighted word stands for its "
-             "neighbourhood too" + ("; and one seed per model leaves the seed spread "
-                                    "unmeasured." if _seeds(m) == 1 else "."))
+             "neighbourhood too.")
     return " ".join(s)
 
 
@@ -247,9 +246,10 @@ def _length_gap(results: Docs) -> str | None:
 
 
 def conclusion_d(exp_id: str, m: dict[str, Any], results: Docs) -> str:
-    s = ["Self-attention compares every pair of positions directly, but one layer over frozen "
-         "word vectors, without pretraining, has to learn from 40,000 reviews which words and "
-         "orders matter, which the LSTM's recurrence gives for free; " + _fit_sentence(m) + "."]
+    s = ["Self-attention compares every pair of positions directly, but a single layer over "
+         "frozen word vectors, with no pretraining, must learn from 40,000 reviews which words "
+         "and which orders matter, where an LSTM's recurrence builds word order in from the "
+         "start; " + _fit_sentence(m) + "."]
     gaps, apart_all = [], True
     for other in ("q1b-lstm-avg", "q1c-lstm-attention"):
         o = results.get(other)
@@ -263,13 +263,12 @@ def conclusion_d(exp_id: str, m: dict[str, Any], results: Docs) -> str:
         s.append(f"It ends {' and '.join(gaps)} ({ph.pct(m['test_accuracy'])}), {verdict}.")
     if (length := _length_gap(results)) is not None:
         short_larger = "shortest" in length
-        s.append(length + (": the transformer is not undone by long reviews, rather by the "
-                           "little data for what it must learn." if short_larger else
+        s.append(length + (", which suggests that long reviews are not what holds it back."
+                           if short_larger else
                            ": long reviews, often cut at the length cap, hurt it most."))
     s.append("The comparison is not like for like: the transformer's learning rate and dropout "
              "were chosen on validation and the LSTMs' were not searched, so the gap may "
-             "partly be one of tuning" + (", and each model is one seed." if _seeds(m) == 1
-                                          else "."))
+             "partly be one of tuning.")
     return " ".join(s)
 
 

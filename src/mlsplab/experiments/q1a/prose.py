@@ -312,7 +312,7 @@ def conclusion(m: dict[str, Any], found: dict[str, Any]) -> str:
     """Mechanism, the groups the plot shows with their 100-d support, what it does not show."""
     ev = m["pca"]["explained_variance_2d"]
     nb = m["clusters_sentence_words"]["neighbourhood"]
-    s = [(f"word2vec places words used in similar contexts near each other in 100-d, and PCA "
+    s = [(f"Word2vec places words used in similar contexts near each other in 100-d, and PCA "
           f"keeps only the two directions of largest variance ({percent(ev)} of it), so the "
           "plane shows the broadest of those similarities."), _axis_sentence(m)]
     groups = found["groups"]
