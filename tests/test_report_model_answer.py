@@ -88,7 +88,7 @@ def test_no_body_section_prints_a_path_a_hash_or_a_command(built: dict[str, Any]
                              r"convdense|data|predict|classify)\b", flat)
     # the appendix keeps the machinery
     appendix = " ".join(built["pages"][built["paths"]["pages"].main_body:])
-    assert next(iter(hashes)) in appendix.replace("\n", "")
+    assert built["docs"]["q3b-batchnorm"]["config_hash"] in appendix.replace("\n", "")
 
 
 @needs_reference
@@ -132,10 +132,27 @@ def test_author_gives_the_submission_file_and_the_source(built: dict[str, Any]) 
         names = set(archive.namelist())
     assert {"mlsplab/report/build.py", "mlsplab/__init__.py"} <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert paths["log"].parent == paths["pdf"].parent and paths["log"].is_file()
     info = source_info()
     appendix = " ".join(" ".join(built["pages"]).split())
     assert f"mlsplab {info.version}" in appendix
     assert info.tree_sha256[:16] in appendix.replace(" ", "")
+
+
+def test_pdf_engine_messages_go_to_the_log_file_not_the_terminal(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from mlsplab.report.pdf import _engine_log
+
+    log_file = tmp_path / "report.log"
+    with caplog.at_level(logging.DEBUG), _engine_log(log_file):
+        logging.getLogger("fontTools.subset").info("maxp pruned")
+        logging.getLogger("weasyprint").warning("Using fontTools instead of HarfBuzz-Subset")
+    assert "maxp pruned" in log_file.read_text() and "HarfBuzz" in log_file.read_text()
+    assert not [r for r in caplog.records if r.name.startswith(("fontTools", "weasyprint"))]
+    logging.getLogger("fontTools.subset").warning("after the report")  # back to normal
+    assert [r for r in caplog.records if r.getMessage() == "after the report"]
 
 
 def test_submission_name_rejects_what_a_file_name_cannot_hold() -> None:
