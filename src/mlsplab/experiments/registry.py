@@ -97,7 +97,8 @@ PARTS: tuple[Part, ...] = (
          "models, and the ESC-10 five-fold cross-validation that published results use.",
          ("q3x-augmented", "q3x-ensemble", "q3x-cv"), f"{Q3}.summary:part_report",
          beyond=True),
-    Part("q3x-deep", "A deeper ESC-10 CNN: five-fold cross-validation",
+    Part("q3x-deep",
+         "Beyond Q3 (deeper CNN): a deeper ESC-10 CNN under five-fold cross-validation",
          "Not asked by the assignment: a deeper CNN trained from scratch with augmentation, "
          "mixup and a learning-rate schedule, under the same five folds as the assignment's CNN.",
          ("q3x-deep-cnn", "q3x-cv"), f"{Q3}.deep_summary:part_report", beyond=True),

@@ -3,11 +3,12 @@
 Every variant differs from :data:`~mlsplab.experiments.q3.deep_config.DEEP` by one option (the
 horizon, mixup, augmentation, the learning-rate schedule, depth) and is trained with seed 0 on
 the two splits of :func:`~mlsplab.experiments.q3.config.cv_splits` whose validation folds are
-4 and 5. Only validation numbers are read and written (``<out>/q3x-deep-pilot/metrics.json``):
-the accuracy and loss at the lowest-validation-loss epoch and the validation curves. An option
-is kept when it raises the mean validation accuracy over the two folds (ties: the lower mean
-validation loss). The trainings live in ``<out>/q3-models/`` like every other, so the
-five-fold step reuses the two folds whose recipe it shares.
+4 and 5. Only validation numbers are read and written (``<out>/q3x-deep-pilot/metrics-*.json``):
+the accuracy and loss at the lowest-validation-loss epoch and the validation curves. The rule,
+fixed before the pilot ran: the five-fold step trains the variant with the highest mean
+validation accuracy over the two folds (ties: the lower mean validation loss). The trainings
+live in ``<out>/q3-models/`` like every other (another horizon in ``<out>/horizon-<n>/``), so
+the five-fold step reuses the two folds whose recipe it shares.
 
 Run: ``python -m mlsplab.experiments.q3.deep_pilot --out RESULTS [--variants base,no-mixup]``.
 """

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mlsplab.durations import format_duration
 from mlsplab.experiments.q3 import figures
 from mlsplab.experiments.q3.config import CV_ID
 from mlsplab.experiments.q3.deep_config import DEEP_ID
@@ -23,8 +24,8 @@ from mlsplab.formatting import percent, points
 from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
 
 IDS = (DEEP_ID, CV_ID)
-# What each ESC-10 class sounds like on a log-mel spectrogram: the basis of the sentence on why
-# two classes are confused (the model sees only this picture, pooled over time and frequency).
+# What each ESC-10 class sounds like on a log-mel spectrogram, and the family of sounds it
+# belongs to: the basis of the sentence on why two classes are confused.
 TEXTURE = {
     "dog": "short harmonic barks",
     "rooster": "a long harmonic call with a gliding pitch",
@@ -36,6 +37,16 @@ TEXTURE = {
     "clock_tick": "regular short clicks",
     "helicopter": "a low periodic engine drone",
     "chainsaw": "a harmonic engine drone",
+}
+FAMILY = {"rain": "noise", "sea_waves": "noise", "crackling_fire": "noise",
+          "helicopter": "engine", "chainsaw": "engine", "dog": "voice", "rooster": "voice",
+          "crying_baby": "voice", "sneezing": "burst", "clock_tick": "burst"}
+FAMILY_WHY = {
+    "noise": ("broadband noise without a pitch, told apart mostly by how the energy comes and "
+              "goes in time, the detail that pooling over time blurs"),
+    "engine": "sustained drones with harmonics, told apart mostly by pitch and modulation",
+    "voice": "harmonic calls with a moving pitch, alike in the bands they fill",
+    "burst": "short broadband events, alike once the time between them is pooled away",
 }
 MAX_PAIRS = 3  # confused pairs named in the text
 
@@ -65,6 +76,15 @@ def _name(c: str) -> str:
     return c.replace("_", " ")
 
 
+def why_confused(a: str, b: str) -> str:
+    """One clause on why two ESC-10 classes look alike to a log-mel CNN ("" if unknown)."""
+    if a not in FAMILY or b not in FAMILY:
+        return ""
+    if FAMILY[a] == FAMILY[b]:
+        return f"both are {FAMILY_WHY[FAMILY[a]]}"
+    return f"{_name(a)} is {TEXTURE[a]} and {_name(b)} {TEXTURE[b]}"
+
+
 def confusion_text(doc: dict[str, Any]) -> str:
     """The classes the model still confuses most, and why (from the summed confusion matrix)."""
     cm = np.asarray(doc["confusion_matrix"])
@@ -75,48 +95,50 @@ def confusion_text(doc: dict[str, Any]) -> str:
     if not pairs:
         return "Over the five test folds no clip is misclassified."
     a, b, ab, ba = pairs[0]
-    text = (f"Summed over the five test folds ({int(cm.sum())} clips), the most confused pair is "
-            f"{_name(a)} and {_name(b)} ({ab} clips of {_name(a)} called {_name(b)}, {ba} the "
-            f"other way)")
-    if a in TEXTURE and b in TEXTURE:
-        text += (f": {TEXTURE[a]} against {TEXTURE[b]}, two textures that log-mel energy "
-                 "averaged over time and frequency keeps close")
-    others = [f"{_name(x)} and {_name(y)} ({xy + yx})" for x, y, xy, yx in pairs[1:]]
+    text = (f"Over the five test folds ({int(cm.sum())} clips) it confuses {_name(a)} and "
+            f"{_name(b)} most ({ab} clips of {_name(a)} called {_name(b)}, {ba} the other way)")
+    why = why_confused(a, b)
+    text += f": {why}." if why else "."
+    others = [f"{_name(x)} and {_name(y)} ({xy + yx} clips)" for x, y, xy, yx in pairs[1:]]
     if others:
-        text += f"; then {' and '.join(others)}"
-    return (text + f". The class recognised least often is {_name(names[worst])} "
+        text += f" Next come {' and '.join(others)}."
+    return (text + f" The class it recognises least often is {_name(names[worst])} "
             f"({percent(recall[worst])} of its clips).")
 
 
 def comparison_text(deep: dict[str, Any], cv: dict[str, Any] | None) -> str:
     """The deeper CNN's five-fold accuracy beside the assignment's CNN and the published ones."""
-    cost = deep["cost"]
-    d, base = cost["deep"], cost["assignment"]
-    text = (f"A deeper CNN ({len(deep['model']['channels'])} conv blocks with BatchNorm, a "
-            f"strided first layer and global pooling over time and frequency: "
-            f"{d['parameters']:,} parameters and {d['multiply_adds'] / 1e6:.0f} M multiply-adds "
-            f"per clip, against {base['parameters']:,} and {base['multiply_adds'] / 1e6:.0f} M "
-            f"for the assignment's CNN), trained from scratch with mixup, random gain, time "
-            f"shifts and SpecAugment masks and a warm-up + cosine learning rate, reaches "
-            f"{fmt_acc(deep)} test accuracy over the five folds ({deep['epochs']} epochs, tested "
-            f"at the lowest-validation-loss epoch)")
+    text = (f"Trained from scratch, the deeper CNN reaches {fmt_acc(deep)} test accuracy over "
+            "the five folds")
     if cv is not None:
         order = cv["model_order"]
         head = cv["models"][order[0]]
         gap = deep["test_accuracy"] - head["test_accuracy"]
         per_fold = np.subtract(deep["test_accuracy_per_fold"], head["test_accuracy_per_fold"])
-        wins = int(np.sum(per_fold > 0))
-        text += (f". Under the same folds, seed and selection rule the assignment's "
-                 f"{head['label']} CNN reaches {fmt_acc(head)}: {points(gap)}, higher on "
-                 f"{wins} of {len(per_fold)} folds")
+        text += (f", against {fmt_acc(head)} for the assignment's {head['label']} CNN under "
+                 f"the same folds, seed and selection rule")
         if len(order) > 1:
-            aug = cv["models"][order[1]]
-            text += f" (with augmentation {fmt_acc(aug)})"
+            text += f" ({fmt_acc(cv['models'][order[1]])} with augmentation)"
+        text += (f". That is {points(gap)}, higher on {int(np.sum(per_fold > 0))} of "
+                 f"{len(per_fold)} folds")
         spread = max(deep.get("test_accuracy_std") or 0, head.get("test_accuracy_std") or 0)
         if abs(gap) <= spread:
-            text += "; the difference is within the spread over folds"
-    published = ", ".join(f"{name} {percent(v)}" for name, v, _ in PUBLISHED)
-    return text + f". Published five-fold results on ESC-10: {published}."
+            text += ", within the spread over folds"
+    (_, cnn, _), (_, forest, _), (_, human, _) = PUBLISHED
+    return (text + f". Under the same five folds Piczak's CNN reached {percent(cnn)}, a random "
+            f"forest {percent(forest)} and human listeners {percent(human)} (Piczak 2015).")
+
+
+def design_text(deep: dict[str, Any]) -> str:
+    """What the deeper CNN changes, and its cost against the assignment's CNN."""
+    d, base = deep["cost"]["deep"], deep["cost"]["assignment"]
+    return (f"What changes: {len(deep['model']['channels'])} conv blocks with BatchNorm after a "
+            "strided first layer, then pooling over time and frequency, so the classifier sees "
+            "whether a pattern occurs in the clip, not where; the training adds mixup, random "
+            "gain, time shifts, SpecAugment masks and a warm-up + cosine learning rate. It has "
+            f"{d['parameters']:,} parameters against {base['parameters']:,} (no large dense "
+            f"layer) and costs {d['multiply_adds'] / 1e6:.0f} M multiply-adds per clip against "
+            f"{base['multiply_adds'] / 1e6:.0f} M.")
 
 
 def _fold_table(deep: dict[str, Any], cv: dict[str, Any] | None) -> Table:
@@ -146,11 +168,12 @@ def _cost_table(deep: dict[str, Any]) -> Table:
             ["multiply-adds per clip (forward)", f"{d['multiply_adds'] / 1e6:.1f} M",
              f"{base['multiply_adds'] / 1e6:.1f} M"]]
     if walls:
+        mean = format_duration(float(np.mean(walls)))
+        spread = f"{format_duration(min(walls))} to {format_duration(max(walls))}"
         rows.append(["wall time per fold (training + evaluation)",
-                     f"{np.mean(walls) / 60:.1f} min (mean of {len(walls)})", "\u2014"])
+                     f"{mean} (mean of {len(walls)}; {spread})", "\u2014"])
     return Table(["", "deeper CNN", "assignment's CNN"], rows,
-                 caption=f"Cost ({deep['cost']['counting']}); one thread per training, executor "
-                         f"{deep.get('executor', 'serial')}.")
+                 caption=f"Cost ({deep['cost']['counting']}); one thread per training.")
 
 
 def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartReport:
@@ -161,7 +184,8 @@ def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartR
     if DEEP_ID not in docs:
         return PartReport(status=status_of(docs, IDS))
     deep, cv = docs[DEEP_ID], docs.get(CV_ID)
-    answer: list[Block] = [Paragraph(comparison_text(deep, cv)), Paragraph(confusion_text(deep))]
+    answer: list[Block] = [Paragraph(comparison_text(deep, cv)), Paragraph(design_text(deep)),
+                           Paragraph(confusion_text(deep))]
     rows = [("deeper CNN", deep["test_accuracy"], deep["test_accuracy_std"],
              deep["test_accuracy_per_fold"])]
     if cv is not None:
@@ -185,8 +209,9 @@ def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartR
     optimizer = (f"{m['optimizer']}, peak lr {m['lr']:g}, weight decay {m['weight_decay']:g}, "
                  f"{m['schedule']}")
     augment = ", ".join(f"{k} {v:g}" for k, v in deep["config"]["augment"].items())
-    protocol = ("q3x-cv's folds (test k, validation k-1), one seed, a fixed horizon, the "
-                "lowest-validation-loss epoch tested; settings chosen on validation folds only")
+    protocol = (f"q3x-cv's folds (test k, validation k-1), seed {deep['seed']}, "
+                f"{deep['epochs']} epochs, the lowest-validation-loss epoch tested; settings "
+                "chosen on validation folds only")
     settings = [("model", model), ("optimizer", optimizer),
                 ("augmentation", f"mixup alpha {m['mixup']:g}; {augment}"),
                 ("protocol", protocol)]
