@@ -21,6 +21,7 @@ from mlsplab.experiments.q3.reading import fmt_acc
 from mlsplab.experiments.q3.summary import Docs, hashes_table, present, status_of
 from mlsplab.experiments.q3.summary_ensembles import PUBLISHED
 from mlsplab.formatting import percent, points
+from mlsplab.report.context import ESC10_PUBLISHED
 from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
 
 IDS = (DEEP_ID, CV_ID)
@@ -157,7 +158,7 @@ def _fold_table(deep: dict[str, Any], cv: dict[str, Any] | None) -> Table:
 
 def _published_table() -> Table:
     return Table(["published five-fold result", "accuracy", "source"],
-                 [[name, percent(v), src] for name, v, src in PUBLISHED],
+                 [list(row) for row in ESC10_PUBLISHED],
                  caption="Published ESC-10 results under the same five folds.")
 
 
@@ -173,7 +174,8 @@ def _cost_table(deep: dict[str, Any]) -> Table:
         rows.append(["wall time per fold (training + evaluation)",
                      f"{mean} (mean of {len(walls)}; {spread})", "\u2014"])
     return Table(["", "deeper CNN", "assignment's CNN"], rows,
-                 caption=f"Cost ({deep['cost']['counting']}); one thread per training.")
+                 caption=f"Cost ({deep['cost']['counting']}); wall time: one thread per "
+                         "training, on the shared machine as each fold ran (the load varied).")
 
 
 def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartReport:
@@ -210,8 +212,9 @@ def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartR
                  f"{m['schedule']}")
     augment = ", ".join(f"{k} {v:g}" for k, v in deep["config"]["augment"].items())
     protocol = (f"q3x-cv's folds (test k, validation k-1), seed {deep['seed']}, "
-                f"{deep['epochs']} epochs, the lowest-validation-loss epoch tested; settings "
-                "chosen on validation folds only")
+                f"{deep['epochs']} epochs, the lowest-validation-loss epoch tested; recipe and "
+                "horizon chosen by a pilot on validation folds 4 and 5 (the test folds of two "
+                "other splits), never on a test score")
     settings = [("model", model), ("optimizer", optimizer),
                 ("augmentation", f"mixup alpha {m['mixup']:g}; {augment}"),
                 ("protocol", protocol)]
