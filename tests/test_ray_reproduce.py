@@ -62,7 +62,7 @@ def local_ray(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def reproduce_q3(out: Path, data_dir: Path, executor: str) -> dict[str, dict[str, Any]]:
     """Every metrics.json written by a quick 2-seed `reproduce --only q3`, by experiment id."""
-    args = ["reproduce", "--quick", "--only", "q3", "--seeds", "2", "--no-estimate",
+    args = ["reproduce", "--quick", "--only", "q3", "--esc10-seeds", "2", "--no-estimate",
             "--data-dir", str(data_dir), "--out", str(out), "--executor", executor]
     assert main(args) == 0
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("*/metrics.json"))}

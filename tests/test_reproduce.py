@@ -71,7 +71,7 @@ def test_time_budget_is_shared_by_serial_trainings_and_whole_side_by_side() -> N
 
 def test_cli_bad_seed_counts_and_address_without_ray(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reproduce", "--imdb-seeds", "0"]) == 2
-    assert "--imdb-seeds=0" in capsys.readouterr().err
+    assert "argument --imdb-seeds: 0 must be >= 1" in capsys.readouterr().err
     assert main(["reproduce", "--address", "h:6379"]) == 2
     assert "--executor ray" in capsys.readouterr().err
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mlsplab.cli_options import add_runs, examples, positive_int
 from mlsplab.data.esc50 import decode_audio
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.q3.config import ENSEMBLE_ID, MODELS_DIR
@@ -161,14 +162,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
                         help="audio files: WAV, FLAC or OGG, any sample rate, channels and "
                              "length (made mono, 44.1 kHz and 5 s, with a warning)")
-    parser.add_argument("--out", type=Path, default=Path("runs"),
-                        help="results folder holding the trained ESC-10 models")
-    parser.add_argument("--top", type=int, default=3, help="classes shown per classifier")
+    add_runs(parser, what="the trained ESC-10 models, written by `mlsplab reproduce` or "
+                          "`mlsplab esc10`")
+    parser.add_argument("--top", type=positive_int, default=3, metavar="N",
+                        help="the N most probable classes, per classifier")
+    parser.epilog = examples(
+        ("mlsplab classify dog.wav", "the top 3 classes from each classifier"),
+        ("mlsplab classify --runs runs-quick --top 1 *.wav",
+         "the models of a quick run (needs its q3 step)"),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Print the top classes of every file."""
-    for item in classify(args.files, args.out, args.top):
+    for item in classify(args.files, args.runs, args.top):
         print(item["file"])
         for name, top in item["results"]:
             shown = ", ".join(f"{c.replace('_', ' ')} {100 * p:.1f} %" for c, p in top)

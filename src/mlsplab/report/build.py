@@ -11,6 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from mlsplab.cli_options import add_runs, examples
 from mlsplab.errors import MlsplabError
 from mlsplab.report.assemble import build_document
 from mlsplab.report.compare import load_reference
@@ -71,14 +72,19 @@ def section_pages(doc: Document, pages: PdfPages) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("runs"),
-                        help="results folder written by `mlsplab reproduce`")
+    add_runs(parser, what="the results of `mlsplab reproduce`; the report goes to "
+                          "<runs>/report/")
     parser.add_argument("--compare", type=Path, default=None, metavar="REF",
                         help="a reference results folder (e.g. results/reference): adds a "
                              "section with each headline number beside the reference's")
+    parser.epilog = examples(
+        ("mlsplab report --runs results/reference", "the reference run's report, no training"),
+        ("mlsplab report --runs runs --compare results/reference",
+         "your run beside the reference"),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    paths = build_report(args.out, compare=args.compare)
+    paths = build_report(args.runs, compare=args.compare)
     print(f"report: {paths['html']}\n        {paths['pdf']}")
     return 0
