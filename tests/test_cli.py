@@ -88,7 +88,7 @@ def test_old_spellings_warn_and_mean_the_new_flag(command: str, old: list[str], 
     parsed_old = build_parser([command]).parse_args([command, *old])
     assert getattr(parsed_old, dest) == getattr(parsed_new, dest) == value
     err = capsys.readouterr().err
-    flag = [a for a in old if a.startswith("--") and a != "--model"][0]
+    flag = next(a for a in old if a.startswith("--") and a != "--model")
     assert f"warning: {flag} is deprecated here; use " in err
 
 

@@ -90,7 +90,7 @@ def test_model_file_loads_with_weights_only(out):
     (["great film", ""], "argument 2: empty review"),
     (["!!! ???"], "has no word"),
     (["zzzqx blorptastic"], "has no word"),
-    (["--model", "gru", "fine"], "--model 'gru'; expected one of"),
+    (["--model", "gru", "fine"], "argument --model: invalid choice: 'gru'"),
 ])
 def test_bad_input_is_one_line(out, capsys, args, fragment):
     code, _, err = run_cli(capsys, "--runs", str(out), *args)
