@@ -75,7 +75,8 @@ def read_reviews(archive: Path) -> tuple[dict[int, str], set[str]]:
                 else:
                     labelled.add(text)
     except (OSError, EOFError, tarfile.TarError) as e:
-        raise MlsplabError(f"{archive}: not a readable tar archive ({e}); expected "
+        detail = (str(e).strip().splitlines() or [type(e).__name__])[0]  # tarfile's span lines
+        raise MlsplabError(f"{archive}: not a readable tar archive ({detail}); expected "
                            "aclImdb_v1.tar.gz from ai.stanford.edu/~amaas/data/sentiment") from e
     except UnicodeDecodeError as e:
         raise MlsplabError(f"{archive}: a review is not UTF-8 ({e})") from e
