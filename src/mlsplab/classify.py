@@ -31,6 +31,7 @@ from mlsplab.errors import MlsplabError
 from mlsplab.experiments.q3.config import ENSEMBLE_ID, MODELS_DIR
 from mlsplab.experiments.q3.train import load_model
 from mlsplab.features.logmel import LogMelParams, log_mel_spectrogram
+from mlsplab.formatting import count
 from mlsplab.io import read_json
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def adam_batchnorm(out: Path) -> Classifier:
     i = int(np.argmax(doc["val_accuracy_per_seed"]))
     model, info = _load(out, doc["models"][i])
     return Classifier(f"Adam/BatchNorm (seed {doc['seeds'][i]}, the best validation accuracy "
-                      f"of {len(doc['seeds'])} seeds)", [model], [info], [1.0])
+                      f"of {count(len(doc['seeds']), 'seed')})", [model], [info], [1.0])
 
 
 def headline_ensemble(out: Path) -> Classifier:
