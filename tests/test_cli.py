@@ -131,7 +131,7 @@ def test_reproduce_help_and_readme_explain_every_experiment_id(
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     glossary = readme.split("## Experiment ids", 1)[1].split("\n## ", 1)[0]
     for step in STEPS:
-        assert re.search(rf"^  {re.escape(step.key)} +{re.escape(step.title)}", text, re.M)
+        assert re.search(rf"^  {re.escape(step.key)} +{re.escape(step.title)}", text, re.MULTILINE)
         row = next(line for line in glossary.splitlines() if line.startswith(f"| `{step.key}` |"))
         for exp_id in step.ids:
             assert f"`{exp_id}`" in row and exp_id in text.replace("\n", " ").replace("  ", "")
