@@ -1,6 +1,7 @@
-"""`mlsplab reproduce --executor ray` on a local 2-CPU Ray, and through `--address` on a head
-started with `ray start --head` (token authentication on), writes the same metrics.json numbers
-as `--executor serial`: Q3's configuration x seed trainings, quick settings, 2 seeds, on a tiny
+"""`mlsplab reproduce --executor ray` on a local 2-CPU Ray, through `--address` on a head started
+with `ray start --head` (token authentication on), and `--executor process` (local worker
+processes), write the same metrics.json numbers as `--executor serial`: Q3's configuration x
+seed trainings, quick settings, 2 seeds, on a tiny
 synthetic ESC-50 archive (nothing from ../shared/data is read; downloads are forbidden).
 """
 
@@ -79,32 +80,45 @@ def reproduce_q3(out: Path, data_dir: Path, executor: str,
 
 
 @pytest.fixture(scope="module")
-def serial_q3(esc_data: Path, one_thread: None,
-              tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """The serial run every Ray run is compared with."""
-    serial = reproduce_q3(tmp_path_factory.mktemp("serial"), esc_data, "serial")
+def serial_q3(esc_data: Path, tmp_path_factory: pytest.TempPathFactory,
+              one_thread: None) -> dict[str, dict[str, Any]]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLSPLAB_OFFLINE", "1")
+    try:
+        return reproduce_q3(tmp_path_factory.mktemp("serial") / "runs", esc_data, "serial")
+    finally:
+        mp.undo()
+
+
+def assert_same_numbers(serial: dict[str, dict[str, Any]],
+                        other: dict[str, dict[str, Any]], name: str) -> None:
     assert {"q3a-adam", "q3b-batchnorm", "q3c-ensemble"} <= set(serial)
-    return serial
-
-
-def assert_same_numbers(ray: dict[str, dict[str, Any]],
-                        serial: dict[str, dict[str, Any]]) -> None:
-    assert set(ray) == set(serial)
+    assert set(other) == set(serial)
     for exp_id, doc in serial.items():
-        expected, got = numbers(doc), numbers(ray[exp_id])
+        expected, got = numbers(doc), numbers(other[exp_id])
         assert got.keys() == expected.keys(), exp_id
         different = {k: (expected[k], got[k]) for k in expected if got[k] != expected[k]}
-        assert not different, f"{exp_id}: ray != serial at {different}"
+        assert not different, f"{exp_id}: {name} != serial at {different}"
     # the comparison covered the trainings' curves and test accuracies
-    assert numbers(ray["q3a-sgd"])["/histories/0/1/val_loss"] > 0
-    assert 0 <= ray["q3b-batchnorm"]["test_accuracy"] <= 1
+    assert numbers(other["q3a-sgd"])["/histories/0/1/val_loss"] > 0
+    assert 0 <= other["q3b-batchnorm"]["test_accuracy"] <= 1
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("one_thread", "local_ray")
+def test_process_reproduce_equals_serial(esc_data: Path, tmp_path: Path,
+                                         serial_q3: dict[str, dict[str, Any]],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLSPLAB_OFFLINE", "1")
+    process = reproduce_q3(tmp_path / "process", esc_data, "process")
+    assert_same_numbers(serial_q3, process, "process")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("local_ray")
 def test_ray_reproduce_equals_serial(esc_data: Path, tmp_path: Path,
                                      serial_q3: dict[str, dict[str, Any]]) -> None:
-    assert_same_numbers(reproduce_q3(tmp_path / "ray", esc_data, "ray"), serial_q3)
+    ray = reproduce_q3(tmp_path / "ray", esc_data, "ray")
+    assert_same_numbers(serial_q3, ray, "ray")
 
 
 def forget_cached_token() -> None:
@@ -184,7 +198,7 @@ def ray_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_ray_start_head_address_equals_serial(esc_data: Path, tmp_path: Path, ray_head: str,
                                               serial_q3: dict[str, dict[str, Any]]) -> None:
     ray = reproduce_q3(tmp_path / "ray", esc_data, "ray", "--address", ray_head)
-    assert_same_numbers(ray, serial_q3)
+    assert_same_numbers(serial_q3, ray, "ray --address")
     timings = json.loads((tmp_path / "ray" / "reproduce" / "timings.json").read_text())
     assert timings["executor"] == "ray"
 

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from mlsplab.errors import MlsplabError
+from mlsplab.stopping import StopRequested
 from mlsplab.training import TrainConfig, fit, load_checkpoint, make_optimizer
 
 N, F, B = 64, 5, 8  # samples, features, batch size -> 8 batches per epoch
@@ -102,8 +103,9 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, reference)
 
     path = tmp_path / "run.pt"
     handler_before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(MlsplabError, match="stopped by signal; progress saved"):
+    with pytest.raises(StopRequested, match="stopped by SIGINT; progress saved") as stop:
         _fit(path, train_step=step_then_ctrl_c)
+    assert stop.value.exit_code == 130 and str(path) in stop.value.saved
     ckpt = load_checkpoint(path)
     assert (ckpt["epoch"], ckpt["batch"]) == (2, 5) and len(ckpt["history"]) == 1
     assert signal.getsignal(signal.SIGINT) is handler_before  # the handler it found is back
@@ -131,8 +133,9 @@ def test_ignored_sigint_stays_ignored_and_sigterm_still_stops(tmp_path: Path,
         return step(model, idx)
 
     path = tmp_path / "run.pt"
-    with pytest.raises(MlsplabError, match="stopped by signal"):
+    with pytest.raises(StopRequested, match="stopped by SIGTERM") as stop:
         _fit(path, train_step=step_with_signals)
+    assert stop.value.exit_code == 143
     assert (load_checkpoint(path)["epoch"], load_checkpoint(path)["batch"]) == (2, 5)
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     assert signal.getsignal(signal.SIGTERM) is term_before

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import shlex
 import sys
 from typing import NoReturn
 
 from mlsplab import __version__
 from mlsplab.cli_options import HelpFormatter, add_verbose, examples
 from mlsplab.errors import MlsplabError
+from mlsplab.stopping import StopRequested, stop_on_signals
 
 # name -> (module, one-line help). Order is the order of the assignment.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -95,13 +97,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
+        # one Ctrl-C or `kill` stops the whole command (a training checkpoints first)
+        with stop_on_signals():
+            return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
     except MlsplabError as e:
         print(f"mlsplab {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"mlsplab {args.command}: interrupted", file=sys.stderr)
+    except StopRequested as e:
+        print(_stopped_line(args.command, e, argv), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:  # SIGINT before the handler was installed
+        print(f"mlsplab {args.command}: stopped by SIGINT", file=sys.stderr)
         return 130
+
+
+def _stopped_line(command: str, stop: StopRequested, argv: list[str]) -> str:
+    """The one line a stopped command prints: what was saved, and how to go on."""
+    saved = stop.saved or "finished results are kept"
+    return (f"mlsplab {command}: stopped by {stop.signal_name}; {saved}; to resume, run the "
+            f"same command again: mlsplab {shlex.join(argv)}")
 
 
 if __name__ == "__main__":

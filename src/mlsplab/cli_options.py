@@ -170,3 +170,17 @@ def add_verbose(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
     parser.add_argument("-v", "--verbose", action="store_true",
                         default=False if top_level else argparse.SUPPRESS,
                         help="debug logging")
+
+
+def add_executor(parser: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--address``: where independent trainings run."""
+    from mlsplab.executors import EXECUTORS  # light, but only needed once a command is chosen
+
+    parser.add_argument("--executor", default="auto", choices=EXECUTORS,
+                        help="where independent trainings run: auto (process on 2+ cores, else "
+                             "serial), serial (this process, one after another), process "
+                             "(local worker processes side by side, one thread each), or ray "
+                             "(Ray tasks; pip install 'mlsplab[ray]')")
+    parser.add_argument("--address", default=None, metavar="HEAD:PORT",
+                        help="a running Ray cluster's head (with --executor ray); none given: "
+                             "a local Ray on this machine's cores")

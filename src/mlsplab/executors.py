@@ -1,9 +1,20 @@
-"""Where independent trainings run: in this process one after another, or as Ray tasks.
+"""Where independent trainings run: in this process, in local worker processes, or as Ray tasks.
 
 An experiment that has several independent trainings (Q1's models, Q3's configuration x seed
 grid) describes each as a :class:`Task` and hands the list to ``options.executor.map``. Each
 task must be a module-level function with picklable arguments that writes its own checkpoint,
 so that a task that is lost resumes from it on the next call.
+
+* :class:`SerialExecutor` runs them one after another in this process;
+* :class:`ProcessExecutor` runs them side by side in local worker processes, one torch thread
+  each (the default on a machine with two or more cores: the small matrix products of these
+  models gain little from a second thread, so two trainings on one thread each finish sooner
+  than one after the other on two);
+* :class:`RayExecutor` runs them as Ray tasks, locally or on a cluster.
+
+A stop signal (:mod:`mlsplab.stopping`) stops every executor as a whole: no further task
+starts, the running ones write their checkpoints, and ``map`` raises
+:class:`~mlsplab.stopping.StopRequested`.
 
 Ray is an optional extra (``pip install 'mlsplab[ray]'``) and is imported only by
 :class:`RayExecutor`, so the CLI starts as fast without it.
@@ -12,18 +23,24 @@ Ray is an optional extra (``pip install 'mlsplab[ray]'``) and is imported only b
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import platform
+import signal
 import socket
+import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
 
 from mlsplab import ray_auth
 from mlsplab.errors import MlsplabError
+from mlsplab.stopping import StopFlag, StopRequested, first_stop, install_handler
 
 log = logging.getLogger(__name__)
 
+EXECUTORS = ("auto", "serial", "process", "ray")  # --executor; auto: process on 2+ cores
 INSTALL_RAY = "pip install 'mlsplab[ray]'"
 RESUME_HINT = "run the same command again: finished tasks are reused and this one resumes " \
               "from its checkpoint"
@@ -61,13 +78,23 @@ def where() -> str:
     return platform.node()
 
 
-def get_executor(name: str = "serial", *, address: str | None = None) -> Executor:
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def get_executor(name: str = "auto", *, address: str | None = None) -> Executor:
     """The executor named by ``--executor``.
 
     Parameters
     ----------
-    name : {"serial", "ray"}
-        ``serial`` runs tasks in this process; ``ray`` runs them as Ray tasks.
+    name : {"auto", "serial", "process", "ray"}, default="auto"
+        ``serial`` runs tasks in this process; ``process`` in local worker processes, one per
+        core; ``ray`` as Ray tasks; ``auto`` is ``process`` on two or more cores, else
+        ``serial``.
     address : str or None, default=None
         ``--address``: the Ray cluster to join (``HEAD:6379``); None starts a local Ray.
         Only valid with ``name="ray"``.
@@ -77,14 +104,16 @@ def get_executor(name: str = "serial", *, address: str | None = None) -> Executo
     MlsplabError
         An unknown name, ``--address`` without ``--executor ray``, or Ray not installed.
     """
+    if name not in EXECUTORS:
+        raise MlsplabError(f"--executor {name}: unknown; expected one of {', '.join(EXECUTORS)}")
     if name == "ray":
         return RayExecutor(address=address)
-    if name == "serial":
-        if address is not None:
-            raise MlsplabError(f"--address {address}: only used with --executor ray; add "
-                               "--executor ray or drop --address")
-        return SerialExecutor()
-    raise MlsplabError(f"--executor {name}: unknown; expected serial or ray")
+    if address is not None:
+        raise MlsplabError(f"--address {address}: only used with --executor ray; add "
+                           "--executor ray or drop --address")
+    if name == "process" or (name == "auto" and available_cores() >= 2):
+        return ProcessExecutor()
+    return SerialExecutor()
 
 
 def import_ray() -> Any:
@@ -116,6 +145,136 @@ def run_with_threads(fn: Callable[..., Any], kwargs: dict[str, Any], cpus: int,
         return fn(**kwargs)
     finally:  # Ray reuses workers: a finished task must not keep its folders locked
         release_all()
+
+
+class ProcessExecutor:
+    """Runs tasks side by side in local worker processes, ``task.cpus`` torch threads each.
+
+    The workers are started with ``spawn`` (a fresh interpreter: forking a process whose
+    OpenMP threads already ran can deadlock) and reused from task to task. Results equal the
+    serial executor's at the same thread count: each task seeds itself.
+
+    A stop signal to this process, or a Ctrl-C at the terminal, which reaches the workers too,
+    stops the whole map: queued tasks are cancelled, each running training finishes its batch
+    and writes its checkpoint, and ``map`` raises :class:`~mlsplab.stopping.StopRequested`
+    naming what was saved. A second signal while they save kills the workers at once (their
+    previous checkpoints stay valid: every write is atomic).
+
+    Parameters
+    ----------
+    max_workers : int or None, default=None
+        Trainings at a time; None: the cores this process may use.
+    """
+
+    name = "process"
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers or available_cores()
+
+    def map(self, tasks: list[Task]) -> list[Any]:
+        """Run every task; results in the order of ``tasks``.
+
+        Every task runs to its end even when another fails, so each finished task keeps what
+        it wrote; then a failed one re-raises its error (an :class:`MlsplabError` as it is,
+        several as one line naming each).
+        """
+        if len(tasks) <= 1:  # nothing to run beside it: in this process, with its progress bars
+            return SerialExecutor().map(tasks)
+        workers = min(self.max_workers, len(tasks))
+        pool = ProcessPoolExecutor(max_workers=workers,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker,
+                                   initargs=(logging.getLogger().getEffectiveLevel(),))
+        futures = [pool.submit(_run_in_worker, t.fn, t.kwargs, t.cpus) for t in tasks]
+        try:
+            _wait_all(futures)
+        except StopRequested as stop:
+            _stop_workers(pool, futures, stop)
+            never = tuple(t.name for t, f in zip(tasks, futures) if f.cancelled())
+            raise first_stop([stop, *_errors(futures)], never) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        errors = _errors(futures)
+        failed = [(t, e) for t, e in zip(tasks, errors) if e is not None]
+        if (stop := first_stop(errors)) is not None:  # a worker was stopped on its own
+            raise stop
+        if len(failed) == 1:
+            raise failed[0][1]
+        if failed:
+            raise MlsplabError(f"{len(failed)} of {len(tasks)} tasks failed: " + "; ".join(
+                f"{t.name}: {_first_line(e)}" for t, e in failed))
+        return [f.result() for f in futures]
+
+
+def _wait_all(futures: list[Future]) -> None:
+    """Wait for every future; a stop signal to this process raises :class:`StopRequested`."""
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, return_when=FIRST_COMPLETED)
+
+
+def _errors(futures: list[Future]) -> list[BaseException | None]:
+    return [None if f.cancelled() or not f.done() else f.exception() for f in futures]
+
+
+def _stop_workers(pool: ProcessPoolExecutor, futures: list[Future],
+                  stop: StopRequested) -> None:
+    """Cancel the queued tasks, ask each worker to stop (a training checkpoints first) and
+    wait for them; a second signal meanwhile kills them."""
+    for f in futures:
+        f.cancel()  # only those no worker has taken yet
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    log.info("stopping %d worker process(es) after their checkpoints", len(processes))
+    for process in processes:
+        if process.is_alive():  # SIGTERM: the worker ignores SIGINT (see _init_worker)
+            os.kill(process.pid, signal.SIGTERM)
+    try:
+        wait([f for f in futures if not f.cancelled()])
+    except StopRequested:
+        log.warning("second stop signal: killing the workers without waiting for their "
+                    "checkpoints (the previous ones are kept)")
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+
+
+_worker_stop: dict[str, int] = {"signum": 0}  # in a worker: the stop signal it received
+
+
+def _init_worker(log_level: int) -> None:
+    """Set up a worker process: the parent's log level, and stop signals that reach the
+    training, not the pool's own machinery."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s "
+                        f"[worker {os.getpid()}]: %(message)s", datefmt="%H:%M:%S")
+    # one BLAS/OpenMP thread unless the user chose: set before numpy and torch are imported
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    # A Ctrl-C at the terminal reaches every process of the group; the parent forwards one
+    # SIGTERM to each worker instead, so that a worker stops once, whatever it was doing.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    install_handler(_on_worker_signal, (signal.SIGTERM, signal.SIGHUP))
+
+
+def _on_worker_signal(signum: int, frame: Any) -> None:
+    """Outside a training (which installs its own handler): remember the stop and end the
+    running task at once; a worker that was stopped refuses further tasks."""
+    _worker_stop["signum"] = signum
+    if _worker_stop.get("busy"):
+        raise StopRequested(signum)
+
+
+def _run_in_worker(fn: Callable[..., Any], kwargs: dict[str, Any], cpus: int) -> Any:
+    """Run ``fn(**kwargs)`` in a worker with ``cpus`` torch threads, unless it was stopped."""
+    if _worker_stop["signum"]:
+        raise StopRequested(_worker_stop["signum"])
+    _worker_stop["busy"] = 1
+    try:
+        return run_with_threads(fn, kwargs, cpus, os.getcwd())
+    except StopRequested as stop:
+        _worker_stop["signum"] = stop.signum  # a training stopped: take no further task
+        raise
+    finally:
+        _worker_stop["busy"] = 0
 
 
 class RayExecutor:
@@ -201,23 +360,34 @@ class RayExecutor:
         results: list[Any] = [None] * len(tasks)
         failures: list[str] = []
         pending = list(refs)
-        try:
-            with progress_bar(total=len(tasks), desc="ray tasks", unit="task",
-                              disable=not self.progress) as bar:
-                while pending:
-                    ready, pending = ray.wait(pending, num_returns=1)
-                    i = index[ready[0]]
-                    try:
-                        results[i] = ray.get(ready[0])
-                    except ray.exceptions.RayError as e:
-                        failures.append(_describe(tasks[i].name, e, ray))
-                        log.error("task %s failed: %s", tasks[i].name, failures[-1])
-                    bar.set_postfix_str(tasks[i].name, refresh=False)
-                    bar.update(1)
-        except BaseException:  # Ctrl-C or a lost driver connection: stop what is still queued
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
+        # signals are polled between short waits: raised inside Ray's wait they would surface
+        # as a SystemError
+        with StopFlag() as stop:
+            try:
+                with progress_bar(total=len(tasks), desc="ray tasks", unit="task",
+                                  disable=not self.progress) as bar:
+                    while pending:
+                        if stop.signum:
+                            raise StopRequested(stop.signum)
+                        ready, pending = ray.wait(pending, num_returns=1, timeout=1.0)
+                        if not ready:
+                            continue
+                        i = index[ready[0]]
+                        try:
+                            results[i] = ray.get(ready[0])
+                        except ray.exceptions.RayError as e:
+                            failures.append(_describe(tasks[i].name, e, ray))
+                            log.error("task %s failed: %s", tasks[i].name, failures[-1])
+                        bar.set_postfix_str(tasks[i].name, refresh=False)
+                        bar.update(1)
+            except StopRequested as e:  # Ctrl-C or kill: running tasks checkpoint, then stop
+                _cancel_after_checkpoints(ray, pending, stop)
+                raise StopRequested(e.signum, "each running Ray task saved its progress in its "
+                                              "checkpoint") from None
+            except BaseException:  # a lost driver connection: stop what is still queued
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise
         if failures:
             raise MlsplabError(f"{len(failures)} of {len(tasks)} Ray task(s) failed: "
                                f"{'; '.join(failures)}; {RESUME_HINT}")
@@ -238,6 +408,21 @@ class RayExecutor:
     def __getstate__(self) -> dict[str, Any]:
         # a copy shipped to a worker (inside a task's options) uses that worker's Ray
         return {**self.__dict__, "_started": False}
+
+
+def _cancel_after_checkpoints(ray: Any, refs: list[Any], stop: StopFlag,
+                              timeout: float = 600.0) -> None:
+    """Cancel ``refs``: a queued task never starts, a running one gets a KeyboardInterrupt, on
+    which its training finishes the batch and writes its checkpoint; wait for them to end
+    (a second signal, or ``timeout`` seconds, stops waiting)."""
+    for ref in refs:
+        ray.cancel(ref, force=False)
+    seen, end = stop.count, time.monotonic() + timeout
+    while refs and time.monotonic() < end:
+        if stop.count > seen:
+            log.warning("second stop signal: not waiting for the Ray tasks' checkpoints")
+            return
+        _, refs = ray.wait(refs, num_returns=len(refs), timeout=1.0)
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -48,6 +46,7 @@ from mlsplab.checkpoints import (  # noqa: F401  (re-exported: callers import th
 from mlsplab.errors import MlsplabError
 from mlsplab.io import WriteError
 from mlsplab.progress import progress_bar
+from mlsplab.stopping import StopFlag, StopRequested
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +90,6 @@ class TrainResult:
     best_state: dict[str, torch.Tensor]  # model weights at best_epoch
     stopped_early: bool
     finished: bool = True  # False: stopped at the deadline; the checkpoint resumes the run
-
-
-class _StopRequested(Exception):
-    """Raised inside the loop when SIGINT/SIGTERM/SIGHUP asks for a clean stop."""
 
 
 def fit(
@@ -144,9 +139,12 @@ def fit(
 
     Raises
     ------
+    StopRequested
+        On SIGINT/SIGTERM/SIGHUP, after the batch has finished and a checkpoint is written
+        (its ``saved`` says where); the handlers found at the start are back by then.
     MlsplabError
-        On SIGINT/SIGTERM/SIGHUP (after saving a checkpoint), an unreadable or mismatched
-        checkpoint, or a checkpoint that cannot be written (the previous one is kept).
+        An unreadable or mismatched checkpoint, or a checkpoint that cannot be written (the
+        previous one is kept).
     """
     # One loop with its stop conditions (signal, deadline, patience) in view; longer than 80
     # lines because splitting it would scatter the resume bookkeeping across functions.
@@ -183,12 +181,7 @@ def fit(
             raise MlsplabError(_write_failed(e, saved)) from e
         saved.update(epoch=epoch, batch=batch)
 
-    stop = {"requested": False}
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop["requested"] = True
-
-    previous = _catch_stop_signals(on_signal)  # finish the batch, save, exit cleanly
+    stop = StopFlag().install()  # on a signal: finish the batch, save, exit cleanly
     stopped_early = False
     past_deadline = False
     last_save = time.monotonic()
@@ -219,14 +212,14 @@ def fit(
                 bar.set_postfix(loss=f"{sums['loss'] / max(sums['n'], 1):.4f}", refresh=False)
                 now = time.monotonic()
                 past_deadline = deadline is not None and time.time() >= deadline
-                if stop["requested"] or past_deadline or (
+                if stop.signum or past_deadline or (
                         now - last_save >= config.checkpoint_every_s):
                     sums["seconds"] += now - t0
                     t0 = now
                     save(epoch, b + 1)
                     last_save = now
-                    if stop["requested"]:
-                        raise _StopRequested
+                    if stop.signum:
+                        raise _stopped(stop.signum, ckpt_path)
                     if past_deadline:
                         break
             bar.close()
@@ -248,24 +241,19 @@ def fit(
             start_batch = 0
             at_deadline = (deadline is not None and time.time() >= deadline
                            and epoch < config.epochs)
-            if (stop["requested"] or at_deadline or epoch == config.epochs
+            if (stop.signum or at_deadline or epoch == config.epochs
                     or _patience_exhausted(history, best, config)
                     or time.monotonic() - last_save >= config.checkpoint_every_s):
                 save(epoch + 1, 0)
                 last_save = time.monotonic()
-            if stop["requested"]:
-                raise _StopRequested
+            if stop.signum:
+                raise _stopped(stop.signum, ckpt_path)
             if at_deadline:
                 past_deadline = True
                 log.info("%s: deadline reached after epoch %d; checkpoint saved", desc, epoch)
                 break
-    except _StopRequested:
-        saved_in = (f"progress saved in {ckpt_path}: run the same command again to resume"
-                    if ckpt_path else "no checkpoint file, so nothing was saved")
-        raise MlsplabError(f"training stopped by signal; {saved_in}") from None
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        stop.restore()
     finished = not past_deadline
     return TrainResult(history, best["epoch"], best_state, stopped_early, finished)
 
@@ -306,20 +294,10 @@ def _resume(ckpt_path: Path | None, best_path: Path | None, identity: dict[str, 
     return run
 
 
-def _catch_stop_signals(handler: Callable[[int, Any], None]) -> dict[int, Any]:
-    """Install ``handler`` for SIGINT, SIGTERM and SIGHUP; return the handlers it replaced.
-
-    Only in the main thread (Python's rule), and never for a signal this process ignores: a
-    command started with ``nohup`` or in the background from a script ignores SIGHUP/SIGINT,
-    and must go on ignoring them (a Ctrl-C meant for the foreground job must not stop it).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {}
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(s) is not signal.SIG_IGN:
-            previous[s] = signal.signal(s, handler)
-    return previous
+def _stopped(signum: int, ckpt_path: Path | None) -> StopRequested:
+    """The stop of a training whose state was just checkpointed at ``ckpt_path``."""
+    return StopRequested(signum, f"progress saved in {ckpt_path}" if ckpt_path
+                         else "no checkpoint file, so nothing was saved")
 
 
 def _position(saved: dict[str, int]) -> str:

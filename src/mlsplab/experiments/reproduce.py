@@ -4,11 +4,13 @@ The steps, their order and their runners come from :mod:`mlsplab.experiments.reg
 skips itself when ``<out>/<id>/metrics.json`` already holds a finished run with the same
 configuration, and resumes an interrupted training from its checkpoint, so the command can be
 killed at any point and started again. A step that fails is recorded and the others still run;
-the report is rebuilt at the end (also after Ctrl-C) from whatever results exist.
+the end of the run lists every failed step, and the report is rebuilt from whatever results
+exist. A stop signal (Ctrl-C, ``kill``) stops the whole run instead: the running training
+checkpoints, no further step starts, the step is recorded as stopped, and no report is built.
 
-With ``--executor ray``, consecutive steps that share a runner (the three IMDB models) run side
-by side as Ray tasks, and each step hands its own independent trainings (Q3's configuration x
-seed grid) to the same executor.
+With a parallel executor (``process``, the default on two or more cores, or ``ray``),
+consecutive steps that share a runner (the three IMDB models) run side by side, and each step
+hands its own independent trainings (Q3's configuration x seed grid) to the same executor.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mlsplab.cli_options import (
     add_alias,
     add_data_dir,
     add_device,
+    add_executor,
     add_out,
     add_precision,
     add_quick,
@@ -40,7 +43,9 @@ from mlsplab.executors import SerialExecutor, Task, get_executor, where
 from mlsplab.experiments.common import budget_deadline, writable_dir
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.registry import ALIASES, STEPS, Step, resolve, select_steps
+from mlsplab.formatting import count
 from mlsplab.io import atomic_write_json, read_json
+from mlsplab.stopping import StopRequested
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +165,11 @@ def _estimates(steps: list[Step], options: RunOptions) -> dict[str, float | None
     return estimates
 
 
+def _task_name(step: Step) -> str:
+    """The name of a step's task when it runs side by side with others."""
+    return f"step {step.key}"
+
+
 def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
                timed: list[str]) -> dict[str, dict[str, Any]]:
     """Run one group of steps; the timing entry of each (status, seconds, host, executor)."""
@@ -168,7 +178,7 @@ def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
     before = {s.key: _metrics_mtimes(options.out, s) for s in group}
     # side by side, each step is a task of its own; alone, the step hands its own independent
     # trainings to the executor
-    tasks = [Task(f"step {s.key}", run_step,
+    tasks = [Task(_task_name(s), run_step,
                   {"step_key": s.key,
                    "options": replace(options, executor=None if side_by_side else executor,
                                       deadline=_deadline(budget_end, timed, s.key,
@@ -232,9 +242,13 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
                                                      "seconds": time.monotonic() - t0,
                                                      "host": where(),
                                                      "executor": executor.name}
-            except KeyboardInterrupt:
+            except (StopRequested, KeyboardInterrupt) as e:
+                how = e.signal_name if isinstance(e, StopRequested) else "SIGINT"
+                never = getattr(e, "not_started", ())
                 for s in group:
-                    timings["experiments"][s.key] = {"status": "interrupted",
+                    if _task_name(s) in never:  # cancelled before it started
+                        continue
+                    timings["experiments"][s.key] = {"status": f"stopped by {how}",
                                                      "seconds": time.monotonic() - t0,
                                                      "host": where(),
                                                      "executor": executor.name}
@@ -247,18 +261,22 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
         timings["total_seconds"] = time.monotonic() - t_start
         timings = merge_timings(out / "reproduce" / "timings.json", timings)
         atomic_write_json(out / "reproduce" / "timings.json", timings)
-        try:
-            paths = build_report(out)
-            print(f"report: {paths['html']}\n        {paths['pdf']}")
-        except MlsplabError as e:
-            log.error("report not written: %s", e)
-        print("\nwhere the time went:")
-        for key, t in timings["experiments"].items():
-            print(f"  {key:<16} {format_duration(t['seconds']):>8}  {t['status'][:100]}")
-        print(f"  {'total':<16} {format_duration(timings['total_seconds']):>8}")
+    # a stopped run ends here (the CLI prints what was saved and how to resume)
+    try:
+        paths = build_report(out)
+        print(f"report: {paths['html']}\n        {paths['pdf']}")
+    except MlsplabError as e:
+        log.error("report not written: %s", e)
+    print("\nwhere the time went:")
+    for key, t in timings["experiments"].items():
+        print(f"  {key:<16} {format_duration(t['seconds']):>8}  {t['status'][:100]}")
+    print(f"  {'total':<16} {format_duration(timings['total_seconds']):>8}")
     if failures:
-        raise MlsplabError(f"{len(failures)} step(s) failed: " + "; ".join(
-            f[:300] for f in failures))
+        print(f"\n{count(len(failures), 'step')} failed:")
+        for failure in failures:
+            print(f"  {failure[:300]}")
+        raise MlsplabError(f"{count(len(failures), 'step')} failed (listed above); fix the "
+                           "cause and run the same command again: finished steps are reused")
     return timings
 
 
@@ -309,12 +327,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hours of IMDB training in all, shared by the sentiment models; "
                              "training stops cleanly at its share (checkpointed, the report "
                              "states the epochs reached; rerun to continue)")
-    parser.add_argument("--executor", default="serial", choices=["serial", "ray"],
-                        help="where independent trainings run: this process, or Ray tasks "
-                             "(pip install 'mlsplab[ray]')")
-    parser.add_argument("--address", default=None, metavar="HEAD:PORT",
-                        help="a running Ray cluster's head (with --executor ray); none given: "
-                             "a local Ray on this machine's cores")
+    add_executor(parser)
     parser.add_argument("--no-estimate", action="store_true",
                         help="skip the short timing probe that estimates the full run")
     parser.epilog = examples(

@@ -16,9 +16,11 @@ from mlsplab.report.results import Results, is_quick, part_command
 def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
     """What this run holds: results found, parts answered, missing or broken, unreadable files."""
     n_ids = len({i for o in outcomes for i in o.part.experiment_ids})
-    answered = [o for o in outcomes if o.report is not None]
-    missing = [o for o in outcomes if not o.present]
+    # counted from the same status the overview table shows: a part whose own result is
+    # missing is missing, even when a result it compares with is there
+    missing = [o for o in outcomes if o.status.startswith("missing")]
     broken = [o for o in outcomes if o.present and o.error]
+    answered = [o for o in outcomes if o.report is not None and o not in missing]
     summary = (f"This report was built from {count(len(results.docs), 'result')} of the "
                f"{n_ids} this version writes, read from {results.out}: "
                f"{count(len(answered), 'part')} of {len(outcomes)} answered")

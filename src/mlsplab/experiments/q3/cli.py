@@ -9,6 +9,7 @@ from pathlib import Path
 from mlsplab.cli_options import (
     add_data_dir,
     add_device,
+    add_executor,
     add_out,
     add_quick,
     add_seed,
@@ -42,11 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"stopping; none given: {EPOCHS}, the number the pilot (--pilot) "
                              "chose")
     add_device(parser)
-    parser.add_argument("--executor", choices=("serial", "ray"), default="serial",
-                        help="run the independent trainings one after another or as Ray tasks")
-    parser.add_argument("--address", default=None, metavar="HEAD:PORT",
-                        help="a running Ray cluster's head (with --executor ray); none given: "
-                             "a local Ray on this machine's cores")
+    add_executor(parser)
     parser.add_argument("--no-cv", action="store_true",
                         help=f"skip {CV_ID}, the five-fold cross-validation (beyond the "
                              "assignment)")
