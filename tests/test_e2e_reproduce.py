@@ -89,12 +89,17 @@ def test_quick_reproduce_end_to_end(quick_run: Path, tiny_data: Path,
 @pytest.mark.slow
 def test_every_flag_reaches_the_recorded_config(quick_run: Path, tiny_data: Path) -> None:
     out = quick_run
-    for exp_id in ("q1a-embeddings", *IMDB_IDS, "q1-tfidf-baseline", "q2-tdnn",
-                   "q3x-cv", "q4-conv-dense"):
+    for exp_id in ("q1a-embeddings", *IMDB_IDS, "q1-tfidf-baseline", "q1x-nbsvm",
+                   "q1x-ensemble", "q2-tdnn", "q3x-cv", "q4-conv-dense"):
         config = _config(out, exp_id)
         assert config["seed"] == 3, exp_id  # --seed
         assert config["quick"] is True, exp_id  # --quick
-    for exp_id in ("q1a-embeddings", *IMDB_IDS, "q1-tfidf-baseline", *Q3_IDS, "q3x-cv"):
+    # the ensemble reads every Q1 model's posteriors of the first seed
+    ensemble = json.loads((out / "q1x-ensemble" / "metrics.json").read_text())
+    assert ensemble["candidates"] == [*IMDB_IDS, "q1-tfidf-baseline", "q1x-nbsvm"]
+    assert ensemble["missing"] == [] and "without q1x-nbsvm" in ensemble["ensembles"]
+    for exp_id in ("q1a-embeddings", *IMDB_IDS, "q1-tfidf-baseline", "q1x-nbsvm", *Q3_IDS,
+                   "q3x-cv"):
         # --data-dir: the data files each experiment recorded (path and sha256) are the ones there
         text = (out / exp_id / "metrics.json").read_text()
         assert json.dumps(str(tiny_data))[1:-1] in text, exp_id

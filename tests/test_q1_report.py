@@ -126,8 +126,13 @@ def test_c_compares_performance_and_behaviour(results, tmp_path):
     assert "last tenth (1.40 times uniform)" in t and "first tenth (0.80)" in t
     assert "\u201cworst\u201d (8.0\u00d7)" in t and "\u201cthe\u201d (0.30\u00d7)" in t
     assert "review 12 (positive, p(positive) 0.97): \u201cgreat\u201d (3.6\u00d7)" in t
-    assert sum(isinstance(b, Figure) for b in r.evidence) == 2  # curves, attention heatmaps
+    # body: the curves and the table of both poolings; the heatmaps open the appendix (answer)
+    assert sum(isinstance(b, Figure) for b in r.evidence) == 1
+    assert any(isinstance(b, Table) and "attention pooling (c)" in b.header for b in r.evidence)
+    assert sum(isinstance(b, Figure) for b in r.answer) == 1  # the attention heatmaps
     assert sum(isinstance(b, Figure) for b in r.appendix) == 1  # the position profile
+    assert "0.6 points" not in r.conclusion and "1.1 points above average pooling" in \
+        r.conclusion
     assert any(isinstance(b, Table) and "most weighted" in b.header for b in r.appendix)
 
 
@@ -141,8 +146,11 @@ def test_d_states_its_configuration_and_length_evidence(results, tmp_path):
     assert "Against LSTM + attention pooling" in t and "standard deviation over seeds" in t
     assert "shortest quarter (10\u2013120 tokens)" in t and "50 % of them cut" in t
     assert "not timed under the same conditions" in t and "faster" not in t
-    heads = [b.header for b in r.evidence if isinstance(b, Table)]
+    heads = [b.header for b in r.answer if isinstance(b, Table)]  # detail: the appendix
     assert heads and "without a training twin" in heads[0]
+    body = [b.header for b in r.evidence if isinstance(b, Table)]
+    assert body and "test accuracy" in body[0] and "parameters" in body[0]
+    assert "256 hidden dimensions" in r.setup and "not searched" in r.setup
 
 
 def test_d_reads_speed_from_the_same_conditions_benchmark(results, tmp_path):

@@ -10,7 +10,7 @@ import test_q1_train
 from mlsplab import cli
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.q1 import baseline, compare, estimate
+from mlsplab.experiments.q1 import baseline, compare, estimate, posteriors
 from mlsplab.experiments.q1.config import BASELINE_C_GRID
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -21,8 +21,13 @@ TWINS = test_q1_train.TWINS
 def test_baseline_chooses_c_on_validation_and_reads_test_once(data_dir, tmp_path):
     m = baseline.run(RunOptions(out=tmp_path, data_dir=data_dir, quick=True))
     assert set(m["val_accuracy_by_c"]) == {str(c) for c in BASELINE_C_GRID}
+    # C by the one-standard-error rule: the smallest C within one standard error of the best
     best = max(m["val_accuracy_by_c"].values())
-    assert m["val_accuracy_by_c"][str(m["chosen_c"])] == best
+    se = m["selection"]["standard_error"]
+    assert se == pytest.approx((best * (1 - best) / 20) ** 0.5)
+    within = [float(c) for c, a in m["val_accuracy_by_c"].items() if a >= best - se - 1e-12]
+    assert m["chosen_c"] == min(within) and m["selection"]["rule"] == "one-standard-error"
+    assert posteriors.has_posteriors(m) and len(m["test_posteriors"]) == 20
     assert 0.5 <= m["test_accuracy"] <= 1 and m["n_features"] > 10
     assert m["duplicate_audit"]["test_rows_with_train_twin"] == TWINS["test"]
     assert m["n_test_no_train_twin"] == 20 - TWINS["test"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import pickle
 import random
 import time
@@ -22,7 +23,7 @@ from mlsplab.data.imdb import split_imdb
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import data as q1data
-from mlsplab.experiments.q1 import train
+from mlsplab.experiments.q1 import posteriors, train
 from mlsplab.experiments.q1.config import LEARNING_RATES, SentimentConfig
 from mlsplab.experiments.q1.model import build_model
 from mlsplab.features.word_vectors import word2vec_params
@@ -116,6 +117,35 @@ def test_duplicate_audit_and_accuracy_without_twins(attention_run):
     assert seed0["n_test_no_train_twin"] == len(split.test) - TWINS["test"]
     assert seed0["test_accuracy_no_train_twin"] == pytest.approx(correct[~twin].mean())
     assert seed0["test_accuracy"] == pytest.approx(correct.mean())
+
+
+def test_posteriors_recorded_per_seed(attention_run):
+    """Validation and test P(positive) of every review, 6 decimals, agreeing with the
+    recorded correctness; the labels beside them."""
+    _, m = attention_run
+    for entry in m["per_seed"]:
+        assert posteriors.has_posteriors(entry)
+        for split in ("val", "test"):
+            p, y = posteriors.read(entry, split)
+            assert len(p) == len(y) == 20 and ((p >= 0) & (p <= 1)).all()
+            assert all(round(x, 6) == x for x in entry[f"{split}_posteriors"])
+        p, y = posteriors.read(entry, "test")
+        assert "".join("1" if c else "0" for c in (p > 0.5) == (y == 1)) == entry["test_correct"]
+
+
+def test_older_result_without_posteriors_is_trained_again(data_dir, tmp_path):
+    first = train.run(opts(tmp_path, data_dir, epochs=1), model="lstm-avg", progress=False)
+    exp = tmp_path / "q1b-lstm-avg"
+    for path in (exp / "metrics.json", exp / "seed-0" / "result.json"):  # as an older run
+        doc = read_json(path)
+        for entry in [doc, *doc.get("per_seed", [])]:
+            for key in posteriors.KEYS:
+                entry.pop(key, None)
+        path.write_text(json.dumps(doc))
+    again = train.run(opts(tmp_path, data_dir, epochs=1), model="lstm-avg", progress=False)
+    assert posteriors.has_posteriors(again["per_seed"][0])
+    assert again["config_hash"] == first["config_hash"]
+    assert again["per_seed"][0]["test_correct"] == first["per_seed"][0]["test_correct"]
 
 
 def test_length_buckets_and_attention_measurements(attention_run):

@@ -23,16 +23,21 @@ from mlsplab.report.document import Figure, Paragraph, Table
 pytestmark = pytest.mark.usefixtures("isolated_data_dirs")
 
 
-@pytest.fixture(scope="module")
-def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def _run_q1a(tmp_path_factory: pytest.TempPathFactory, seed: int = 0) -> dict:
+    """Q1(a) in quick mode on synthetic data; the metrics it writes."""
     d = tmp_path_factory.mktemp("data")
     write_imdb_zip(d / "IMDB_Dataset.csv.zip", n_reviews=300)
     write_unsup_gz(d / "aclImdb_unsup.txt.gz", n_reviews=300)
     out = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLSPLAB_OFFLINE", "1")
-        run(RunOptions(out=out, data_dir=d, quick=True))
+        run(RunOptions(out=out, data_dir=d, quick=True, seed=seed))
     return json.loads((out / EXPERIMENT_ID / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _run_q1a(tmp_path_factory)
 
 
 def _report(m: dict | None, tmp_path: Path):
@@ -114,8 +119,9 @@ def test_traits_name_what_sets_a_cluster_apart() -> None:
     found = prose.traits(_profile(40, 36, 50, 0.36), base)  # most distinctive first
     longs = [long for long, _ in found]
     assert longs[0] == "90 % function words (all plotted words: 50 %)"
-    assert longs[1] == "more frequent words (median frequency rank 50; all: 100)"
-    assert [short for _, short in found] == ["more function words", "more frequent words",
+    assert longs[1] == ("a lower median frequency rank (more frequent words): median rank 50 "
+                        "(all: 100)")
+    assert [short for _, short in found] == ["more function words", "a lower median frequency rank",
                                              "more first-person use"]
     assert prose.traits(_profile(40, 20, 110, 0.31), base) == []  # nothing stands out
 
@@ -132,3 +138,33 @@ def test_groupings_sorted_into_kept_partly_and_lost() -> None:
     assert "keeps part of the grouping of positive words" in text
     assert "loses the grouping of numbers" in text
     assert "Not grouped even in 100-d: adverbs" in text
+
+
+@pytest.fixture(scope="module")
+def second_seed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same synthetic data, another seed: other sentences, other words plotted."""
+    return _run_q1a(tmp_path_factory, seed=1)
+
+
+def test_semantic_groups_come_from_each_seeds_own_sentences(metrics: dict, second_seed: dict,
+                                                            tmp_path: Path) -> None:
+    from mlsplab.experiments.q1a.groups import group_name, semantic_groups
+
+    texts = []
+    for m in (metrics, second_seed):
+        found = semantic_groups(m)
+        plotted = set(m["sentence_plot"]["words"])
+        assert found["groups"], "the synthetic vocabulary is small: its words have neighbours"
+        for g in found["groups"]:
+            assert set(g["words"]) <= plotted  # found among this seed's plotted words
+            # every link is a recorded 100-d neighbour, with its cosine
+            for a, b, cosine in g["links"]:
+                near = dict(map(tuple, m["nearest_neighbours"].get(a, [])))
+                near_b = dict(map(tuple, m["nearest_neighbours"].get(b, [])))
+                assert near.get(b) == cosine or near_b.get(a) == cosine
+        (tmp_path / str(len(texts))).mkdir()
+        r = part_report("q1a", {EXPERIMENT_ID: m}, tmp_path / "runs", tmp_path / str(len(texts)))
+        assert group_name(found["groups"][0]) in r.conclusion
+        texts.append(r.conclusion)
+    assert metrics["validation_sentences"] != second_seed["validation_sentences"]
+    assert texts[0] != texts[1]  # other sentences, other groups, other words

@@ -118,3 +118,28 @@ def test_copy_from_refuses_quick_runs_and_empty_folders(tmp_path: Path) -> None:
     with pytest.raises(MlsplabError, match="q3-pilot come from a --quick run"):
         copy_run(tmp_path, tmp_path / "ref")
     assert not (tmp_path / "ref").exists()
+
+
+def test_copy_only_some_results_keeps_the_other_wall_times(tmp_path: Path) -> None:
+    run, ref = tmp_path / "run", tmp_path / "ref"
+    for folder, exp_id in ((run, "q1-tfidf-baseline"), (run, "q2-tdnn"), (ref, "q3a-sgd")):
+        (folder / exp_id).mkdir(parents=True)
+        (folder / exp_id / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5}))
+    (run / "reproduce").mkdir()
+    (run / "reproduce" / "timings.json").write_text(json.dumps({"cpu": "new", "experiments": {
+        "q1-baseline": {"seconds": 90.0, "seconds_all_calls": 90.0},
+        "q2": {"seconds": 1.0, "seconds_all_calls": 1.0}}}))
+    (ref / "reproduce").mkdir()
+    (ref / "reproduce" / "timings.json").write_text(json.dumps({"cpu": "old", "experiments": {
+        "q3": {"seconds": 3000.0, "seconds_all_calls": 3000.0},
+        "q1-baseline": {"seconds": 100.0, "seconds_all_calls": 100.0}}}))
+    assert copy_run(run, ref, ["q1-tfidf-baseline"]) == ["q1-tfidf-baseline/metrics.json",
+                                                         "reproduce/timings.json"]
+    timings = json.loads((ref / "reproduce" / "timings.json").read_text())
+    assert timings["cpu"] == "old" and timings["total_seconds_all_calls"] == 3090.0
+    assert timings["experiments"] == {"q3": {"seconds": 3000.0, "seconds_all_calls": 3000.0},
+                                      "q1-baseline": {"seconds": 90.0,
+                                                      "seconds_all_calls": 90.0}}
+    assert not (ref / "q2-tdnn").exists()
+    with pytest.raises(MlsplabError, match="no <id>/metrics.json for q1x-nbsvm"):
+        copy_run(run, ref, ["q1x-nbsvm"])

@@ -134,11 +134,11 @@ def report(fake_parts: None, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 def test_parts_in_order_then_appendix(report: dict[str, Any]) -> None:
     text = "\n".join(report["pages"])
     titles = [p.title for p in FAKE_PARTS]
-    body = text[text.index("Status of this run", text.index("Contents") + 200):]
+    body = text[text.index("Overview", text.index("Contents") + 200):]
     positions = [body.index(title) for title in titles]
     assert positions == sorted(positions)  # the parts, in the assignment's order
     appendix_page = next(i for i, p in enumerate(report["pages"])
-                         if "The settings as run, per-seed tables" in p)
+                         if "The deviations from the assignment, the settings as run" in p)
     last_part_page = next(i for i, p in enumerate(report["pages"]) if "Missing part." in p)
     assert appendix_page > last_part_page
     assert "Per-seed test accuracy." in report["pages"][appendix_page]  # a part's appendix
@@ -175,10 +175,16 @@ def test_each_deviation_once_with_its_parts(report: dict[str, Any]) -> None:
 
 def test_missing_part_names_the_command_that_produces_it(report: dict[str, Any]) -> None:
     command = f"mlsplab reproduce --only q4 --out {report['out']}"
-    visible = " ".join(_visible(report["html"]).split())
-    assert f"Missing: no results of this part in {report['out']} (q4-conv-dense). " \
-           f"Produce them with {command} ." in visible
-    assert f"Q4(i) missing: run {command} ." in visible  # also in the status block
+    html = report["html"]
+    body, appendix = html.split('<section class="appendix">')
+    body_text = " ".join(_visible(body + "</style>" if "</style>" not in body else body).split())
+    # the body says the part is missing, without paths or commands ...
+    assert "Missing: no results of this part (q4-conv-dense)." in body_text
+    assert "This run is incomplete: no results for Q4(i, ii)" in body_text
+    assert "mlsplab reproduce" not in body_text and str(report["out"]) not in body_text
+    # ... the appendix's status names the command
+    appendix_text = " ".join(unescape(re.sub(r"<[^>]+>", " ", appendix)).split())
+    assert f"Q4(i) missing: run {command} ." in appendix_text
     text = " ".join(" ".join(report["pages"]).split())
     assert "Missing: no results of this part" in text and "--only q4 --out" in text
 
@@ -190,7 +196,8 @@ def test_broken_builders_do_not_crash_the_report(report: dict[str, Any]) -> None
     assert "returned NoneType, not a PartReport" in text
     assert "62.0 ± 3.0 %" in text  # the fallback table of a broken part's headline numbers
     assert "88.3 % test accuracy" in text  # working parts are unaffected
-    assert "Q2 1,086 parameters full" in text  # overview: part, answer, status
+    assert "Q2 1,086 parameters" in text  # overview: part and answer (no self-grading column)
+    assert "Q2 1,086 parameters full" not in text
 
 
 def test_overview_and_appendix_details(report: dict[str, Any]) -> None:

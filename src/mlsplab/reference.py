@@ -205,22 +205,32 @@ def update_readme(readme: Path = README, ref: Path = REFERENCE) -> bool:
     return True
 
 
-def copy_run(run: Path, ref: Path = REFERENCE) -> list[str]:
+def copy_run(run: Path, ref: Path = REFERENCE, only: list[str] | None = None) -> list[str]:
     """Copy the text results of the run folder ``run`` into ``ref``: the ``metrics.json`` of
     every registry experiment it holds (and of the benchmark and the ESC-10 horizon pilot, which
     the report reads too) and its ``reproduce/timings.json``. Experiments the run
     lacks keep their files in ``ref``. Returns what was copied (paths relative to ``ref``).
 
+    ``only`` (experiment ids) copies just those results, for a run that redid part of the
+    reference: their steps' entries replace the same steps' entries of ``ref``'s timings
+    (the others are kept, and the total is their sum again).
+
     Raises
     ------
     MlsplabError
-        If ``run`` holds no results, or a result of a quick run (not the assignment's settings).
+        If ``run`` holds no results (or not every id of ``only``), or a result of a quick run
+        (not the assignment's settings).
     """
-    docs = _load(run)
+    docs = _load(run) if only is None else _load(run, only)
+    if only is not None and sorted(docs) != sorted(only):
+        raise MlsplabError(f"{run}: no <id>/metrics.json for "
+                           f"{', '.join(sorted(set(only) - set(docs)))}; --only takes ids of "
+                           "the run's results")
     if not docs:
         raise MlsplabError(f"{run}: no <id>/metrics.json of any experiment; is it a results "
                            "folder of `mlsplab reproduce`?")
-    docs.update(_load(run, AUXILIARY_IDS))
+    if only is None:
+        docs.update(_load(run, AUXILIARY_IDS))
     quick = sorted(i for i, d in docs.items() if is_quick(d))
     if quick:
         raise MlsplabError(f"{run}: {', '.join(quick)} come from a --quick run; the reference "
@@ -231,9 +241,23 @@ def copy_run(run: Path, ref: Path = REFERENCE) -> list[str]:
         atomic_write_bytes(ref / exp_id / "metrics.json", src.read_bytes())
         copied.append(f"{exp_id}/metrics.json")
     if (run / TIMINGS).exists():
-        atomic_write_bytes(ref / TIMINGS, (run / TIMINGS).read_bytes())
+        data = (run / TIMINGS).read_bytes() if only is None else _merged_timings(
+            json.loads((run / TIMINGS).read_text(encoding="utf-8")), ref / TIMINGS, only)
+        atomic_write_bytes(ref / TIMINGS, data)
         copied.append(str(TIMINGS))
     return copied
+
+
+def _merged_timings(new: dict[str, Any], old_path: Path, ids: list[str]) -> bytes:
+    """``old_path``'s timings with the entries of the steps writing ``ids`` taken from ``new``."""
+    old = json.loads(old_path.read_text(encoding="utf-8")) if old_path.exists() else {}
+    steps = {step_of(i).key for i in ids if any(i in s.ids for s in STEPS)}
+    merged = {**old, "experiments": {**old.get("experiments", {}), **{
+        k: v for k, v in new.get("experiments", {}).items() if k in steps}}}
+    merged["total_seconds_all_calls"] = sum(
+        e.get("seconds_all_calls", e.get("seconds", 0.0)) or 0.0
+        for e in merged["experiments"].values())
+    return (json.dumps(merged, indent=2) + "\n").encode("utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,11 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copy-from", type=Path, default=None, metavar="RUN",
                         help="first copy RUN's metrics.json files and reproduce/timings.json "
                              "into the reference folder (no checkpoints, caches or images)")
+    parser.add_argument("--only", type=str, default=None, metavar="IDS",
+                        help="with --copy-from: copy only these comma-separated experiment ids "
+                             "and their steps' wall times (default: every result of RUN)")
     args = parser.parse_args(argv)
+    if args.only is not None and args.copy_from is None:
+        raise MlsplabError("--only selects what --copy-from copies; add --copy-from RUN")
     if args.copy_from is not None:
         if args.check:
             raise MlsplabError("--check compares only; drop it to copy with --copy-from")
-        copied = copy_run(args.copy_from, args.reference)
+        only = None if args.only is None else [i.strip() for i in args.only.split(",")
+                                                   if i.strip()]
+        copied = copy_run(args.copy_from, args.reference, only)
         print(f"copied {len(copied)} file(s) from {args.copy_from} into {args.reference}")
     if args.check:
         differs = readme_differs(ref=args.reference)

@@ -73,6 +73,12 @@ PARTS: tuple[Part, ...] = (
          "test accuracy; contrast with (b) and (c).",
          ("q1d-transformer", "q1b-lstm-avg", "q1c-lstm-attention", "q1-comparison",
           "q1-tfidf-baseline"), f"{Q1}.summary:part_report"),
+    Part("q1x", "Beyond Q1: NBSVM and ensembles of every IMDB model",
+         "Not asked by the assignment: NBSVM (naive-Bayes log-count-ratio features with a "
+         "linear classifier) and ensembles of the three networks and the two linear models, "
+         "chosen out of fold on validation: what beats the linear baseline on this split.",
+         ("q1x-ensemble", "q1x-nbsvm", "q1-tfidf-baseline"),
+         f"{Q1}.summary_beyond:part_report", beyond=True),
     Part("q2", "Q2 Time-delay neural network: parameters and backpropagation",
          "The number of learnable parameters of the TDNN (ReLU hidden units without bias, softmax "
          "outputs) and the backpropagation update of every parameter for the loss "
@@ -121,8 +127,12 @@ STEPS: tuple[Step, ...] = (
          estimate=f"{Q1}.estimate:estimate_seconds"),
     Step("q1-baseline", ("q1-tfidf-baseline",), "q1b", "TF-IDF + logistic regression baseline",
          f"{Q1}.baseline:run", f"{Q1}.config:BaselineConfig"),
+    Step("q1x-nbsvm", ("q1x-nbsvm",), "q1x", "NBSVM (log-count ratio + logistic regression)",
+         f"{Q1}.nbsvm:run", f"{Q1}.config:NbsvmConfig", beyond=True),
     Step("q1-comparison", ("q1-comparison",), "q1d", "comparison of the IMDB models",
          f"{Q1}.compare:run", f"{Q1}.config:ComparisonConfig"),
+    Step("q1x-ensemble", ("q1x-ensemble",), "q1x", "ensembles of the IMDB models",
+         f"{Q1}.ensemble:run", f"{Q1}.config:EnsembleConfig", beyond=True),
     Step("q2", ("q2-tdnn",), "q2", "TDNN parameters and backpropagation",
          "mlsplab.experiments.q2.run:run", "mlsplab.experiments.q2.config:Q2Config"),
     Step("q3", ("q3a-sgd", "q3a-sgd-momentum", "q3a-rmsprop", "q3a-rmsprop-lr1e-3", "q3a-adam",
@@ -146,6 +156,7 @@ AUXILIARY_IDS: tuple[str, ...] = (BENCH_ID, PILOT_ID)
 # --only also accepts these names; each selects the step(s) producing them
 ALIASES: dict[str, tuple[str, ...]] = {
     "q1": ("q1a", "q1b", "q1c", "q1d", "q1-baseline", "q1-comparison"),
+    "q1x": ("q1x-nbsvm", "q1x-ensemble"),
     "q3a": ("q3",), "q3b": ("q3",), "q3c": ("q3",), "q3x": ("q3", "q3x-cv"),
 }
 

@@ -39,7 +39,13 @@ from mlsplab.cli_options import (
 )
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
-from mlsplab.executors import SerialExecutor, Task, get_executor, where
+from mlsplab.executors import (
+    SerialExecutor,
+    Task,
+    available_cores,
+    get_executor,
+    where,
+)
 from mlsplab.experiments.common import budget_deadline, writable_dir
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.registry import ALIASES, STEPS, Step, resolve, select_steps
@@ -153,16 +159,39 @@ def merge_timings(path: Path, this_call: dict[str, Any]) -> dict[str, Any]:
             "total_seconds_all_calls": sum(e["seconds_all_calls"] for e in merged.values())}
 
 
-def _estimates(steps: list[Step], options: RunOptions) -> dict[str, float | None]:
+def _estimates(steps: list[Step], options: RunOptions,
+               one_thread: set[str]) -> dict[str, float | None]:
+    """Each timed step's estimated seconds, measured at the thread count it will train with:
+    one thread for the steps in ``one_thread`` (side by side, a task has one thread)."""
+    import torch
+
     estimates: dict[str, float | None] = {}
+    threads = torch.get_num_threads()
     for step in steps:
         if step.estimate is None:
             continue
+        torch.set_num_threads(1 if step.key in one_thread else threads)
         try:
             estimates[step.key] = resolve(step.estimate)(options, **step.params)
         except MlsplabError as e:
             log.warning("no estimate for %s: %s", step.key, e)
+        finally:
+            torch.set_num_threads(threads)
     return estimates
+
+
+def makespan(seconds: list[float], workers: int) -> float:
+    """Elapsed seconds of jobs run side by side on ``workers``, longest first, each to the
+    first free worker (how a pool works through a group started longest first)."""
+    free = [0.0] * max(workers, 1)
+    for s in sorted(seconds, reverse=True):
+        free[free.index(min(free))] += s
+    return max(free)
+
+
+def _eta(groups: list[list[Step]], estimates: dict[str, float | None], workers: int) -> float:
+    """Estimated seconds for ``groups`` one after another, each group side by side."""
+    return sum(makespan([estimates.get(s.key) or 0.0 for s in g], workers) for g in groups)
 
 
 def _task_name(step: Step) -> str:
@@ -213,7 +242,12 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
     print(f"mlsplab reproduce: {len(steps)} step(s) into {out} on {cpu_name()}, executor "
           f"{executor.name}" + (" [QUICK MODE: not the assignment's settings]"
                                 if options.quick else ""))
-    estimates = _estimates(steps, options) if estimate and not options.quick else {}
+    parallel = executor.name != "serial"
+    # side by side, a step runs in a task of one thread: estimated at one thread
+    one_thread = {s.key for g in _groups(steps, parallel) if len(g) > 1 for s in g}
+    estimates = (_estimates(steps, options, one_thread) if estimate and not options.quick
+                 else {})
+    workers = available_cores() if parallel else 1
     print("plan:")
     for i, step in enumerate(steps, 1):
         est = estimates.get(step.key)
@@ -226,8 +260,9 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
     t_start = time.monotonic()
     done = 0
     try:
-        for group in _groups(steps, parallel=executor.name != "serial", estimates=estimates):
-            left = sum(v or 0 for k, v in estimates.items() if k in [s.key for s in steps[done:]])
+        groups = _groups(steps, parallel, estimates=estimates)
+        for i, group in enumerate(groups):
+            left = _eta(groups[i:], estimates, workers)
             print(f"[{done + 1}/{len(steps)}] {', '.join(s.key for s in group)}: elapsed "
                   f"{format_duration(time.monotonic() - t_start)}"
                   + (f", ETA {format_duration(left)}" if left else ""), flush=True)

@@ -24,7 +24,7 @@ class Heading:
 @dataclass
 class Paragraph:
     text: str
-    style: str = "body"  # body | note | warning | question
+    style: str = "body"  # body | note | warning | question | setup | conclusion
 
 
 @dataclass
@@ -73,9 +73,13 @@ class PartReport:
     """What one part of the assignment contributes to the report, built at report time from
     its results (``part_report(part_key, results, out, fig_dir)`` of the question's package).
 
-    ``answer`` opens the section (a short paragraph with the numbers and the comparison asked
-    for), ``evidence`` follows (figures, tables, equations), then ``settings`` as run. Per-seed
-    tables, per-experiment details, timings and hashes go to ``appendix``.
+    A part that has a ``conclusion`` is laid out as a model answer: ``setup`` (what was run and
+    how it departs from the assignment, in about two lines), ``evidence`` (one figure, one table,
+    or the derivation), then the ``conclusion`` (three to five sentences: mechanism, the
+    measurement that supports it, what it does not show). Its ``answer`` (the detailed
+    measured reading) then opens the part's appendix. A part without a conclusion (missing or
+    stale results) shows ``answer`` and ``evidence``. ``settings`` go to the appendix's
+    settings table; per-seed tables, details, timings and hashes go to ``appendix``.
     """
 
     answer: list[Block] = field(default_factory=list)
@@ -85,6 +89,8 @@ class PartReport:
     overview: str = ""  # the answer in one line with its number, for the overview table
     status: str = "missing"  # "full", "partial: 9 of 25 epochs", "quick", "missing", ...
     deviations: list[str] = field(default_factory=list)  # each stated once; report dedups
+    setup: str = ""  # what was run and its deviations, about two lines, no machinery
+    conclusion: str = ""  # three to five sentences, generated from the measurements
 
 
 @dataclass
@@ -94,6 +100,7 @@ class Document:
     banner: str = ""  # quick mode: stated once at the top and in every PDF page's header
     blocks: list[Block] = field(default_factory=list)  # the main body
     appendix: list[Block] = field(default_factory=list)  # after the main body, on a new page
+    author: str = ""  # the title page's name (``mlsplab report --author``)
 
     def add(self, *blocks: Block) -> None:
         self.blocks.extend(blocks)

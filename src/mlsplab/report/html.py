@@ -54,6 +54,9 @@ h2 { font-size: 12.5pt; margin: 1.1em 0 .4em; }
 h3, h4 { font-size: 11pt; margin: .9em 0 .3em; }
 p { margin: .45em 0; orphans: 2; widows: 2; }
 p.question { font-style: italic; color: #333; border-left: 3px solid #9ab; padding-left: .6em; }
+p.setup { font-size: 9.5pt; color: #222; }
+p.conclusion { border-left: 3px solid #1f3347; padding-left: .6em; margin-top: .6em; }
+p.author { font-size: 12pt; margin: .1em 0 .2em; }
 p.note { color: #444; font-size: 9.5pt; }
 p.settings { font-size: 9.5pt; color: #222; background: #f4f6f8; padding: .3em .6em; }
 p.settings span.key { font-style: italic; color: #1f3347; }
@@ -79,6 +82,7 @@ figcaption::before { content: "Figure " counter(figure) ". "; font-weight: bold;
 div.equation { margin: .6em 0; text-align: center; break-inside: avoid; font-size: 1.1em; }
 div.equation img { display: block; margin: .15em auto; }
 div.equation p.eqcaption { font-size: 9pt; color: #444; margin: .1em 0 0; }
+div.equation p.eqcaption img { display: inline; margin: 0; }  /* inline math in a caption */
 img.math { max-width: 100%; height: auto; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: .86em; }
 code.math-error { color: #b00020; }
@@ -178,12 +182,16 @@ def _heading(block: Heading) -> str:
     return f'<h{level} id="{_esc(anchor)}">{rich(block.text)}</h{level}>'
 
 
+_LEADS = {"setup": "<b>Set-up.</b> ", "conclusion": "<b>Conclusion.</b> "}
+
+
 def render_block(block: Block) -> str:
     """One block as HTML."""
     if isinstance(block, Heading):
         return _heading(block)
     if isinstance(block, Paragraph):
-        return f'<p class="{_esc(block.style)}">{rich(block.text)}</p>'
+        lead = _LEADS.get(block.style, "")
+        return f'<p class="{_esc(block.style)}">{lead}{rich(block.text)}</p>'
     if isinstance(block, Bullets):
         return "<ul>" + "".join(f"<li>{rich(i)}</li>" for i in block.items) + "</ul>"
     if isinstance(block, Table):
@@ -221,8 +229,10 @@ def render_html(doc: Document) -> str:
     parts = [("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
               "<meta name='viewport' content='width=device-width, initial-scale=1'>"
               f"<title>{_esc(doc.title)}</title><style>{css}</style></head><body>"),
-             f'<p class="title">{_esc(doc.title)}</p>',
-             f'<p class="subtitle">{rich(doc.subtitle)}</p>']
+             f'<p class="title">{_esc(doc.title)}</p>']
+    if doc.author:
+        parts.append(f'<p class="author">{_esc(doc.author)}</p>')
+    parts.append(f'<p class="subtitle">{rich(doc.subtitle)}</p>')
     if doc.banner:
         parts.append(f'<div class="banner">{_esc(doc.banner)}</div>')
     parts.append(_toc(doc))

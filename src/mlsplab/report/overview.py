@@ -10,7 +10,13 @@ from mlsplab.experiments import registry
 from mlsplab.formatting import count
 from mlsplab.report.document import Block, Bullets, Heading, Paragraph, Table
 from mlsplab.report.parts import PartOutcome, short_label
-from mlsplab.report.results import Results, is_quick, part_command
+from mlsplab.report.results import (
+    Results,
+    is_quick,
+    part_command,
+    reproduce_command,
+    steps_of,
+)
 
 
 def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
@@ -28,11 +34,16 @@ def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
         summary += f", {count(len(missing), 'part')} missing"
     if broken:
         summary += f", {count(len(broken), 'part')} whose section could not be built"
-    blocks: list[Block] = [Heading("Status of this run", 1, anchor="status"),
+    blocks: list[Block] = [Heading("Status of this run", 2, anchor="status"),
                            Paragraph(summary + ".")]
     items = [f"{short_label(o.part)} missing: run `{part_command(o.part, results.out)}`."
              for o in missing]
-    items += [f"{short_label(o.part)}: section not built ({o.error})." for o in broken]
+    items += [f"{short_label(o.part)}: section not built ({o.error}); if its results come "
+              f"from an older version, rebuild them with "
+              f"`{reproduce_command(steps_of(o.present), results.out)}`." for o in broken]
+    partial = [o for o in outcomes if o.present and o.missing]
+    items += [f"{short_label(o.part)}: not in this folder: {', '.join(o.missing)}; produce with "
+              f"`{reproduce_command(steps_of(o.missing), results.out)}`." for o in partial]
     items += results.problems
     quick = [i for i, d in results.docs.items() if is_quick(d)]
     full = [i for i in results.docs if i not in quick]
@@ -45,6 +56,24 @@ def status_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
     if items:
         blocks.append(Bullets(items))
     return blocks
+
+
+def status_note(outcomes: list[PartOutcome], results: Results) -> list[Block]:
+    """One line at the top of the body when parts are missing or broken, or results are quick
+    (the commands are in the appendix's status); nothing for a complete run."""
+    missing = [short_label(o.part) for o in outcomes if not o.present]
+    broken = [short_label(o.part) for o in outcomes if o.present and o.error]
+    said = []
+    if missing:
+        said.append(f"no results for {join_labels(missing)}")
+    if broken:
+        said.append(f"the section of {join_labels(broken)} could not be built")
+    if results.problems:
+        said.append(f"{count(len(results.problems), 'results file')} could not be read")
+    if not said:
+        return []
+    return [Paragraph("This run is incomplete: " + "; ".join(said) + ". The appendix's status "
+                      "of this run names the commands that complete it.", "warning")]
 
 
 def once_with_owners(pairs: Iterable[tuple[object, str]]) -> dict[object, list[str]]:
@@ -104,27 +133,48 @@ def settings_blocks(outcomes: list[PartOutcome]) -> list[Block]:
                   caption="Settings as run, each stated once with the parts it applies to.")]
 
 
+def _overview_row(outcome: PartOutcome) -> list[str]:
+    """A part's label and its one-line answer; a part that did not run as the assignment
+    asks says how (partial, quick, missing)."""
+    report = outcome.report
+    answer = report.overview if report and report.overview else "\u2014"
+    status = outcome.status.removesuffix("; beyond the assignment")
+    if not status.startswith("full"):
+        answer += f" ({status})"
+    label = short_label(outcome.part)
+    return [f"Beyond: {label.removeprefix('Beyond ')}" if outcome.part.beyond else label, answer]
+
+
 def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
-    """The answers table and the deviations table (the settings table is in the appendix:
-    :func:`settings_blocks`; each part's section states its own settings too)."""
-    answers = [[short_label(o.part), o.report.overview if o.report and o.report.overview
-                else "\u2014", o.status] for o in outcomes]
+    """The answers table (each part's conclusion in a line, never stronger than the section);
+    the deviations and settings tables are in the appendix."""
+    graded = [o for o in outcomes if not o.part.beyond]
+    beyond = [o for o in outcomes if o.part.beyond]
+    full = all(o.status.startswith("full") for o in outcomes)
+    caption = ("Each part's conclusion in one line. Every part ran at the assignment's "
+               "settings, with the deviations its set-up line states." if full else
+               "Each part's conclusion in one line; a part that did not run at the "
+               "assignment's settings says how.")
     blocks: list[Block] = [
         Heading("Overview", 1, anchor="overview"),
-        Table(["part", "answer", "status"], answers,
-              caption="Each part's answer in one line, read from its results.")]
+        Table(["part", "answer"], [_overview_row(o) for o in graded + beyond], caption=caption)]
+    if any(o.report is not None and o.report.deviations for o in outcomes):
+        blocks.append(Paragraph("Each part's set-up line says how it departs from the "
+                                "assignment; the appendix lists every deviation once, with the "
+                                "parts it applies to, beside every setting as run.", "note"))
+    return blocks
+
+
+def deviation_blocks(outcomes: list[PartOutcome]) -> list[Block]:
+    """The deviations table (each deviation once, with its parts), for the appendix."""
     built = [o for o in outcomes if o.report is not None]
-    if any(o.report.settings for o in built):
-        blocks.append(Paragraph("Every setting needed to rerun the parts is in one table, each "
-                                "stated once with the parts it applies to, at the start of the "
-                                "appendix (\u201cSettings as run\u201d); each part's section "
-                                "ends with its own settings.", "note"))
     deviations = once_with_owners((d, short_label(o.part))
                                   for o in built for d in o.report.deviations)
     if deviations:
-        blocks.append(Table(["deviation from the assignment", "applies to"],
-                            [[str(d), join_labels(labels)] for d, labels in deviations.items()],
-                            caption="Deviations from the assignment's settings, each once."))
-    elif built:
-        blocks.append(Paragraph("No part states a deviation from the assignment's settings."))
-    return blocks
+        return [Heading("Deviations from the assignment", 2, anchor="deviations"),
+                Table(["deviation from the assignment", "applies to"],
+                      [[str(d), join_labels(labels)] for d, labels in deviations.items()],
+                      caption="Deviations from the assignment's settings, each once.")]
+    if built:
+        return [Paragraph("No part states a deviation from the assignment's settings.")]
+    return []

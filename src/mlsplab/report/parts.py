@@ -3,9 +3,9 @@
 A builder (``registry.resolve(part.report)``) turns the results into a
 :class:`~mlsplab.report.document.PartReport`. Builders belong to the question packages, so
 this module guards the report against them: a builder that cannot be imported, raises or
-returns something else is logged, and its part shows a one-line note (with the command that
-rebuilds its results) instead of crashing the report. A part without any result says which
-command produces it.
+returns something else is logged, and its part shows a one-line note instead of crashing the
+report. A part without any result says so; the command that produces it is in the appendix's
+status of the run (the body holds no commands, paths or hashes).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 from mlsplab.experiments import registry
 from mlsplab.experiments.registry import Part
 from mlsplab.formatting import percent
-from mlsplab.report.document import Block, Heading, Paragraph, PartReport, Settings, Table
-from mlsplab.report.results import Results, part_command, reproduce_command, steps_of
+from mlsplab.report.document import Block, Heading, Paragraph, PartReport, Table
+from mlsplab.report.results import Results
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +75,22 @@ def build_part(part: Part, results: Results, fig_dir: Path) -> PartOutcome:
     return outcome
 
 
-def _demoted(blocks: list[Block]) -> list[Block]:
-    """A builder's blocks with its headings below the part's own (level 1)."""
-    return [replace(b, level=max(b.level, 2)) if isinstance(b, Heading) else b for b in blocks]
+def _demoted(blocks: list[Block], level: int = 1) -> list[Block]:
+    """A builder's blocks with its headings below the part's own (``level``)."""
+    return [replace(b, level=max(b.level, level + 1)) if isinstance(b, Heading) else b
+            for b in blocks]
 
 
-def _missing_note(outcome: PartOutcome, out: Path) -> Paragraph | None:
-    """Which of the part's results are not in ``out`` and the command that produces them."""
+def _missing_note(outcome: PartOutcome) -> Paragraph | None:
+    """Which of the part's results are missing; the command is in the appendix's status."""
     if not outcome.missing:
         return None
     if not outcome.present:
-        command = part_command(outcome.part, out)
-        return Paragraph(f"Missing: no results of this part in {out} "
-                         f"({', '.join(outcome.missing)}). Produce them with `{command}`.",
-                         "warning")
-    command = reproduce_command(steps_of(outcome.missing), out)
-    return Paragraph(f"Not in {out}: {', '.join(outcome.missing)}; produce with `{command}`.",
-                     "note")
+        return Paragraph(f"Missing: no results of this part ({', '.join(outcome.missing)}). "
+                         "The appendix (status of this run) names the command that produces "
+                         "them.", "warning")
+    return Paragraph(f"Not in this results folder: {', '.join(outcome.missing)}; the appendix "
+                     "(status of this run) names the command that produces them.", "note")
 
 
 def _fallback_table(outcome: PartOutcome, results: Results) -> Table:
@@ -100,42 +99,51 @@ def _fallback_table(outcome: PartOutcome, results: Results) -> Table:
     for exp_id in outcome.present:
         doc = results.docs[exp_id]
         rows.append([exp_id, percent(doc.get("test_accuracy"), doc.get("test_accuracy_std")),
-                     str(doc.get("epochs_completed", "\u2014")), str(doc.get("config_hash", ""))])
-    return Table(["result", "test accuracy", "epochs completed", "config hash"], rows,
+                     str(doc.get("epochs_completed", "\u2014"))])
+    return Table(["result", "test accuracy", "epochs completed"], rows,
                  caption="Headline numbers read from the part's metrics.json files.")
 
 
-def part_section(outcome: PartOutcome, results: Results) -> list[Block]:
-    """The part's section of the main body: question, answer, evidence, settings as run."""
-    part, out = outcome.part, results.out
+def part_section(outcome: PartOutcome, results: Results, level: int = 1) -> list[Block]:
+    """The part's section of the main body.
+
+    With a conclusion: question, set-up, evidence, conclusion (the detailed reading goes to the
+    appendix). Without one (missing or stale results): question, the builder's answer and
+    evidence. Settings are in the appendix's settings table; no paths, hashes or commands here.
+    """
+    part = outcome.part
     asks = part.asks if part.beyond else f"Asked: {part.asks}"
-    blocks: list[Block] = [Heading(part.title, 1, anchor=part.key), Paragraph(asks, "question")]
+    blocks: list[Block] = [Heading(part.title, level, anchor=part.key),
+                           Paragraph(asks, "question")]
     if outcome.error:
-        command = reproduce_command(steps_of(outcome.present), out)
         blocks += [Paragraph(f"The results of this part exist but its section could not be "
                              f"built: {outcome.error}. If they come from an older version, "
-                             f"rebuild them with `{command}`.", "warning"),
+                             "rebuild them (the appendix's status names the command).",
+                             "warning"),
                    _fallback_table(outcome, results)]
     report = outcome.report
-    if report is not None:
-        blocks += _demoted(report.answer) + _demoted(report.evidence)
-        rows = [(str(k), str(v)) for k, v in report.settings]
-        if report.deviations:  # counted at the end of the settings, listed in the overview
-            n = len(dict.fromkeys(report.deviations))
-            where = f"{n}, listed in the overview's deviations table"
-            rows.append(("deviations from the assignment", where))
-        if rows:
-            blocks.append(Settings(rows, f"Settings as run, {short_label(part)}:"))
-    note = _missing_note(outcome, out)
+    if report is not None and report.conclusion:
+        if report.setup:
+            blocks.append(Paragraph(report.setup, "setup"))
+        blocks += _demoted(report.evidence, level)
+        blocks.append(Paragraph(report.conclusion, "conclusion"))
+    elif report is not None:
+        blocks += _demoted(report.answer, level) + _demoted(report.evidence, level)
+    note = _missing_note(outcome)
     if note is not None:
         blocks.append(note)
     return blocks
 
 
 def part_appendix(outcome: PartOutcome) -> list[Block]:
-    """The part's appendix blocks under a heading, or nothing."""
-    if outcome.report is None or not outcome.report.appendix:
+    """The part's appendix blocks under a heading (the detailed reading first), or nothing."""
+    report = outcome.report
+    if report is None:
+        return []
+    details = list(report.answer) if report.conclusion else []
+    details += report.appendix
+    if not details:
         return []
     return [Heading(outcome.part.title, 2, anchor=f"appendix-{outcome.part.key}"),
             *[replace(b, level=max(b.level, 3)) if isinstance(b, Heading) else b
-              for b in outcome.report.appendix]]
+              for b in details]]

@@ -17,6 +17,8 @@ rows not split); figures are drawn at 6.3 in (the text width) by the parts' figu
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,9 @@ from mlsplab.io import atomic_write
 
 log = logging.getLogger(__name__)
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per page otherwise
+# loggers of the PDF engine: hundreds of font-subsetting lines and layout warnings per report;
+# they go to report.log (render_pdf's log_file), not to the terminal
+ENGINE_LOGGERS = ("fontTools", "weasyprint")
 
 APPENDIX_ANCHOR = "appendix"  # the id of the appendix heading (see report.assemble)
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -75,7 +80,31 @@ def _weasyprint():
     return weasyprint, FontConfiguration
 
 
-def render_pdf(html: str, path: Path, *, base_url: str | Path | None = None) -> PdfPages:
+@contextmanager
+def _engine_log(log_file: Path | None) -> Iterator[None]:
+    """While inside, the PDF engine's loggers write to ``log_file`` (or nowhere) only."""
+    handler: logging.Handler = (logging.FileHandler(log_file, mode="w", encoding="utf-8")
+                                if log_file else logging.NullHandler())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    saved = []
+    for name in ENGINE_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.propagate, logger.level))
+        logger.addHandler(handler)
+        logger.propagate = False
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, propagate, level in saved:
+            logger.removeHandler(handler)
+            logger.propagate, logger.level = propagate, level
+        handler.close()
+
+
+def render_pdf(html: str, path: Path, *, base_url: str | Path | None = None,
+               log_file: Path | None = None) -> PdfPages:
     """Write ``html`` as a PDF to ``path`` atomically; return its page counts.
 
     Parameters
@@ -86,22 +115,26 @@ def render_pdf(html: str, path: Path, *, base_url: str | Path | None = None) -> 
         Where the PDF goes; the previous file stays intact if writing fails.
     base_url : str or Path, optional
         Where relative links in ``html`` point (the report embeds everything, so rarely needed).
+    log_file : Path, optional
+        Where the PDF engine's messages go (font subsetting, layout warnings); none: dropped.
     """
     weasyprint, FontConfiguration = _weasyprint()
     fonts = FontConfiguration()
     css = weasyprint.CSS(string=font_css(), font_config=fonts)
-    try:
-        document = weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None
-                                   ).render(stylesheets=[css], font_config=fonts)
-    except Exception as e:  # a layout bug must cost the PDF only, never the HTML
-        log.debug("WeasyPrint traceback", exc_info=True)
-        raise MlsplabError(f"{path}: WeasyPrint could not lay out the report "
-                           f"({type(e).__name__}: {e}); read the HTML report instead") from e
+    with _engine_log(log_file):
+        try:
+            document = weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None
+                                       ).render(stylesheets=[css], font_config=fonts)
+        except Exception as e:  # a layout bug must cost the PDF only, never the HTML
+            log.debug("WeasyPrint traceback", exc_info=True)
+            raise MlsplabError(f"{path}: WeasyPrint could not lay out the report "
+                               f"({type(e).__name__}: {e}); read the HTML report "
+                               "instead") from e
+        atomic_write(path, lambda tmp: document.write_pdf(tmp))
     anchors: dict[str, int] = {}
     for number, page in enumerate(document.pages, start=1):
         for anchor in page.anchors:
             anchors.setdefault(anchor, number)
     total = len(document.pages)
     main = anchors.get(APPENDIX_ANCHOR, total + 1) - 1
-    atomic_write(path, lambda tmp: document.write_pdf(tmp))
     return PdfPages(total, main, total - main, anchors)

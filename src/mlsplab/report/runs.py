@@ -74,6 +74,18 @@ def provenance_blocks(results: Results) -> list[Block]:
     torch = _unique([str(d.get("run_info", {}).get("torch_version"))
                      for d in results.docs.values() if isinstance(d.get("run_info"), dict)])
     return [Heading("Results, configurations and machines", 2, anchor="provenance"),
+            Paragraph(REPRODUCIBILITY),
             Table(["result", "config hash", "finished", "host", "executor", "machine", "mode"],
                   rows, caption=f"Every results file read for this report. Machines: {legend}. "
                                 f"torch {torch}.")]
+
+
+# what a rerun promises; the README says the same
+REPRODUCIBILITY = (
+    "Reproducibility: on the same machine, the same seed gives the same numbers, whether the "
+    "run is interrupted and resumed or not, and whichever executor runs the trainings. On "
+    "another CPU the floating-point operations are ordered and rounded differently (other "
+    "vector instructions, bf16 or fp32, thread counts), so the numbers differ, and should "
+    "differ within the spread over seeds; comparing a rerun with this one (report --compare) "
+    "says which differences exceed that spread. The conclusions rank two configurations only "
+    "when their gap exceeds the seed spread, so that they hold on either machine.")

@@ -29,7 +29,7 @@ PER_SEED_FIELDS = (
     "test_accuracy", "test_accuracy_last", "test_accuracy_no_train_twin",
     "test_accuracy_train_twin", "n_test_no_train_twin", "duplicate_audit", "length_buckets",
     "seconds_per_epoch", "train_eval_seconds_per_epoch", "train_wall_seconds_this_call",
-    "test_correct",
+    "test_correct", "val_posteriors", "test_posteriors", "val_labels", "test_labels",
 )
 
 

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.q1.selection import RULE as SELECTION_RULE
+from mlsplab.experiments.q3.config import WEIGHT_CV_FOLDS
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
@@ -64,9 +66,17 @@ ATTENTION_EXAMPLE_WORDS = (8, 40)  # their length range in tokens (readable tick
 # --- the TF-IDF + logistic-regression baseline (issue 13 item 6)
 BASELINE_NGRAMS = (1, 2)  # word unigrams and bigrams
 BASELINE_MIN_DF = 2  # a feature must occur in >= 2 training reviews
-# inverse L2 strength of the TF-IDF baseline, chosen on validation
+# inverse L2 strength of the TF-IDF baseline, chosen on validation (selection.py's rule)
 BASELINE_C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
-BASELINE_MAX_ITER = 1000
+BASELINE_MAX_ITER = 1000  # liblinear's trust-region Newton stops after ~10 iterations here
+
+# --- beyond the assignment: NBSVM and the ensemble of every Q1 model
+NBSVM_ID = "q1x-nbsvm"
+ENSEMBLE_ID = "q1x-ensemble"
+NBSVM_ALPHA = 1.0  # Laplace smoothing of the log-count ratio (Wang & Manning 2012 use 1)
+# inverse L2 strength of NBSVM's logistic regression: its binary features scaled by |r| (up to
+# ~7) are far larger than unit-length TF-IDF rows, so its grid sits lower (factors of 4)
+NBSVM_C_GRID = (2.0 ** -12, 2.0 ** -10, 2.0 ** -8, 2.0 ** -6, 2.0 ** -4, 0.25, 1.0)
 
 
 def check_model(model: str) -> str:
@@ -174,6 +184,7 @@ class BaselineConfig:
     min_df: int = BASELINE_MIN_DF
     c_grid: tuple[float, ...] = BASELINE_C_GRID
     max_iter: int = BASELINE_MAX_ITER
+    selection: str = SELECTION_RULE  # how C is chosen on validation (selection.py)
     data_dir: str | None = None
 
     def identity(self) -> dict[str, Any]:
@@ -188,6 +199,31 @@ class BaselineConfig:
                    subset={k: QUICK[f"n_{k}"] for k in ("train", "val", "test")} if quick
                    else None,
                    data_dir=None if options.data_dir is None else str(options.data_dir))
+
+
+@dataclass
+class NbsvmConfig(BaselineConfig):
+    """NBSVM (log-count-ratio features, logistic regression) on the same seeded split."""
+
+    c_grid: tuple[float, ...] = NBSVM_C_GRID
+    alpha: float = NBSVM_ALPHA
+
+
+@dataclass
+class EnsembleConfig:
+    """q1x-ensemble: the Q1 models of one seed, combined (it reads them; nothing is trained)."""
+
+    seed: int = 0
+    quick: bool = False  # the members' mode (their splits must match)
+    members: tuple[str, ...] = (*MODEL_IDS.values(), BASELINE_ID, NBSVM_ID)
+    folds: int = WEIGHT_CV_FOLDS  # out-of-fold validation of the weights, as in Q3(c)
+
+    def identity(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_options(cls, options: RunOptions) -> EnsembleConfig:
+        return cls(seed=options.seed, quick=options.quick)
 
 
 @dataclass

@@ -102,7 +102,8 @@ def attention_heatmaps(examples: list[dict[str, Any]], path: Path) -> Path:
             placed.append((word, a * T, x, line))
             x += w_in + gap + 0.05
         layout.append((placed, line + 1))
-    height = sum(line_h * (n + 1) + 0.12 for _, n in layout) + 0.1
+    bar_h = 0.65  # the colour bar under the reviews, with its ticks and label
+    height = sum(line_h * (n + 1) + 0.12 for _, n in layout) + 0.1 + bar_h
     fig, ax = new_figure(width, height)
     ax.axis("off")
     y = height - 0.1
@@ -119,6 +120,22 @@ def attention_heatmaps(examples: list[dict[str, Any]], path: Path) -> Path:
                      color="white" if dark else "black", transform=fig.dpi_scale_trans,
                      bbox={"boxstyle": "square,pad=0.15", "facecolor": rgba, "edgecolor": "none"})
         y -= line_h * n_lines + 0.12
+    from matplotlib.cm import ScalarMappable
+
+    # the colour scale as a colour bar: where 1 (average pooling's weight) lies on it
+    cax = fig.add_axes((0.25, 0.36 / height, 0.5, 0.1 / height))
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
+    bar.set_label("attention weight × review length (1 = the weight of average pooling)",
+                  fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    ax.set_position((0, bar_h / height, 1, 1 - bar_h / height))
+    return _save_without_tight_layout(fig, path)
+
+
+def _save_without_tight_layout(fig: Any, path: Path) -> Path:
+    """Save a figure laid out by hand (text placed in inches): tight_layout would move it."""
+    fig.set_layout_engine("none")
+    fig.tight_layout = lambda *args, **kwargs: None  # save_figure calls it
     return save_figure(fig, path)
 
 

@@ -6,6 +6,7 @@ Every sentence states what a recorded run measured; signs are phrased as words (
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlsplab.experiments.q1.config import EPOCHS, MODEL_IDS
@@ -109,8 +110,8 @@ def curve_sentences(m: dict[str, Any]) -> list[str]:
     if key == "train_eval_loss":
         s.append(f"The train-mode running mean (dropout on, weights changing during the epoch) "
                  f"was {relation(last['train_loss'], last[key])} the eval-mode value at that "
-                 f"epoch ({last['train_loss']:.3f}), which is why the gap is read from the "
-                 "eval-mode curve.")
+                 f"epoch ({last['train_loss']:.3f} against {last[key]:.3f}), which is why the "
+                 "gap is read from the eval-mode curve.")
     return s
 
 
@@ -202,8 +203,19 @@ def deviations(m: dict[str, Any]) -> list[str]:
                    f"{100 * lengths['fraction_tokens_dropped']:.1f} % of training tokens)")
     src = str((m.get("word_vectors") or {}).get("source") or "")
     if src.startswith("word2vec trained"):
-        dev.append(f"word vectors: {src}, not a downloaded pretrained word2vec (offline)")
+        dev.append(word2vec_deviation(src))
     return dev
+
+
+def word2vec_deviation(source: str) -> str:
+    """The one sentence for self-trained word vectors, the same for Q1(a) and Q1(b-d), from the
+    recorded ``word_vectors.source`` ("word2vec trained on N unlabelled IMDB reviews (...) + M
+    training-split reviews")."""
+    numbers = re.findall(r"(\d+) (?:unlabelled|training-split)", source)
+    corpus = (f"{int(numbers[0]):,} unlabelled IMDB reviews and the {int(numbers[1]):,} "
+              "training-split reviews" if len(numbers) == 2 else source)
+    return ("No pre-trained word2vec model can be downloaded offline, so the 100-d word vectors "
+            f"are a gensim word2vec trained here on {corpus} (never validation or test text).")
 
 
 def model_label(exp_id: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.q1 import conclusions as cc
 from mlsplab.experiments.q1 import figures
 from mlsplab.experiments.q1 import phrases as ph
 from mlsplab.experiments.q1.config import BASELINE_ID, COMPARISON_ID, MODEL_IDS
@@ -86,7 +87,7 @@ def _baseline_sentence(exp_id: str, m: dict[str, Any],
         return None
     same = b.get("sizes", {}).get("test") == m.get("sizes", {}).get("test")
     return (f"Beside it, TF-IDF word 1\u20132-grams with logistic regression (C = "
-            f"{b['chosen_c']:g}, chosen on validation accuracy from "
+            f"{b['chosen_c']:g}, chosen on validation by the one-standard-error rule from "
             f"{', '.join(f'{float(c):g}' for c in b['val_accuracy_by_c'])}) reached "
             f"{ph.pct(b['test_accuracy'])} on {'the same' if same else 'its'} test reviews, "
             f"in {ph.duration(b['wall_seconds'])} including tokenization "
@@ -112,8 +113,10 @@ def _part_b(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
                          _baseline_sentence(exp_id, m, results)) if s]
     if extra:
         answer.append(Paragraph(" ".join(extra)))
-    return PartReport(answer=answer, evidence=[_curves_figure(exp_id, m, fig_dir)],
-                      overview=_overview(exp_id, m))
+    return PartReport(answer=answer, evidence=[_curves_figure(exp_id, m, fig_dir),
+                                               cc.epochs_table(m)],
+                      overview=_overview(exp_id, m), setup=cc.setup_b(m, results),
+                      conclusion=cc.conclusion_b(exp_id, m, results))
 
 
 def _attention_sentences(a: dict[str, Any]) -> list[str]:
@@ -179,8 +182,10 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
             after.append(f"For comparison, (b)'s validation loss was lowest at epoch "
                          f"{avg['best_epoch']} of {len(avg['history'])} "
                          f"({avg['history'][avg['best_epoch'] - 1]['val_loss']:.3f}).")
-    answer = [Paragraph(" ".join(perf + ph.curve_sentences(m) + after))]
+    answer: list[Any] = [Paragraph(" ".join(perf + ph.curve_sentences(m) + after))]
     evidence: list[Any] = [_curves_figure(exp_id, m, fig_dir)]
+    if m.get("attention"):
+        evidence.append(cc.attention_table(m, avg))
     details: list[Any] = []
     a = m.get("attention")
     if a:
@@ -190,7 +195,7 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
                 answer.append(Paragraph(s))
             path = figures.attention_heatmaps(m["attention_examples"],
                                               fig_dir / "q1c_attention_examples.svg")
-            evidence.append(Figure(path, "Attention weights of the tested LSTM + attention "
+            answer.append(Figure(path, "Attention weights of the tested LSTM + attention "
                                          "model over short validation reviews. Colour: the "
                                          "weight times the review length; white = 1, the "
                                          "weight average pooling gives every word; red = "
@@ -207,7 +212,8 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
     if (s := ph.twin_sentence(m)) is not None:
         answer.append(Paragraph(s))
     return PartReport(answer=answer, evidence=evidence, appendix=details,
-                      overview=_overview(exp_id, m))
+                      overview=_overview(exp_id, m), setup=cc.setup_c(m),
+                      conclusion=cc.conclusion_c(exp_id, m, results))
 
 
 def _config_sentence(m: dict[str, Any]) -> str:
@@ -278,20 +284,26 @@ def _part_d(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
         o = results.get(other)
         if o and o.get("test_accuracy") is not None:
             perf.append(ph.difference_sentence(exp_id, m, other, o, comparison))
-    answer = [Paragraph(_config_sentence(m)), Paragraph(" ".join(perf + ph.curve_sentences(m)))]
+    answer: list[Any] = [Paragraph(_config_sentence(m)),
+                         Paragraph(" ".join(perf + ph.curve_sentences(m)))]
     present = {i: results[i] for i in (*MODEL_IDS.values(), BASELINE_ID)
                if results.get(i) and results[i].get("test_accuracy") is not None}
     extra = [s for s in (_length_sentence(present), _baseline_sentence(exp_id, m, results),
                          _speed_sentence(results)) if s]
     if extra:
         answer.append(Paragraph(" ".join(extra)))
-    evidence: list[Any] = [comparison_table(present)]
-    curves = {i: r for i, r in present.items() if i in MODEL_IDS.values()}
-    path = figures.all_losses(curves, fig_dir / "q1d_all_losses.svg")
-    evidence.append(Figure(path, "Eval-mode training loss (solid) and validation loss "
-                                 "(dashed) per epoch of the three IMDB models."))
+    answer.append(comparison_table(present))
     if any(r.get("length_buckets") for r in present.values()):
         path = figures.length_accuracy(present, fig_dir / "q1d_length_accuracy.svg")
-        evidence.append(Figure(path, "Test accuracy by review length (quartiles of the test "
-                                     "reviews' token counts, before the length cap)."))
-    return PartReport(answer=answer, evidence=evidence, overview=_overview(exp_id, m))
+        answer.append(Figure(path, "Test accuracy by review length (quartiles of the test "
+                                   "reviews' token counts, before the length cap).", 0.8))
+    curves = {i: r for i, r in present.items() if i in MODEL_IDS.values()}
+    path = figures.all_losses(curves, fig_dir / "q1d_all_losses.svg")
+    evidence: list[Any] = [
+        Figure(path, "Eval-mode training loss (solid) and validation loss (dashed) per epoch "
+                     "of the three IMDB models; the transformer's own curves with the "
+                     "train-mode loss are in the appendix.", 0.8),
+        cc.comparison_rows(present)]
+    answer.append(_curves_figure(exp_id, m, fig_dir))
+    return PartReport(answer=answer, evidence=evidence, overview=cc.overview_d(m, results),
+                      setup=cc.setup_d(m), conclusion=cc.conclusion_d(exp_id, m, results))

@@ -82,6 +82,15 @@ def top_words_table(a: dict[str, Any]) -> Table:
                          f"of words seen at least {a.get('min_count')} times there.")
 
 
+def _vocabulary(m: dict[str, Any]) -> str:
+    """The embedding table's rows: the word vectors plus the model's own tokens."""
+    rows, words = m.get("vocab_size") or 0, (m.get("word_vectors") or {}).get("vocab_size")
+    if words and rows > words:
+        return (f"embedding table of {rows:,} rows: {words:,} word vectors and "
+                f"{count(rows - words, 'special token')} (padding, unknown)")
+    return f"vocabulary {rows:,} words"
+
+
 def appendix(exp_id: str, m: dict[str, Any]) -> list[Any]:
     """Per-seed results, the first seed's epochs, and provenance of ``exp_id``."""
     blocks: list[Any] = [Heading(f"{ph.NAMES[exp_id]} ({exp_id})", level=3)]
@@ -113,7 +122,6 @@ def appendix(exp_id: str, m: dict[str, Any]) -> list[Any]:
         f"Ran on {', '.join(m.get('where') or []) or 'this host'} ({m.get('device')}, "
         f"{count(m.get('threads') or 0, 'thread')}); config hash {m.get('config_hash')}; "
         "data sha256 "
-        f"{(m.get('data') or {}).get('sha256', '?')[:16]}\u2026; vocabulary "
-        f"{m.get('vocab_size', 0):,} words, unknown-token rate "
+        f"{(m.get('data') or {}).get('sha256', '?')[:16]}\u2026; {_vocabulary(m)}, unknown-token rate "
         f"{100 * (m.get('unknown_token_rate') or 0):.2f} %.", style="note"))
     return blocks

@@ -7,6 +7,8 @@ and its own ``result.json`` there, so a finished seed is skipped when another is
 runner then writes ``<out>/<id>/metrics.json``: each seed's measurements and the mean and
 standard deviation of the test accuracy (``test_accuracy`` is the mean). The first seed also
 writes ``<out>/<id>/model.pt`` (best weights, config and vocabulary) for ``mlsplab predict``.
+Each seed records its validation and test posteriors (:mod:`.posteriors`); a finished result
+without them (an older run) is trained again so that ensembles can read them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import expit
 
 from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.data.files import IMDB_ZIP, locate, provenance
@@ -26,6 +29,7 @@ from mlsplab.executors import SerialExecutor, Task, where
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import evaluate as ev
+from mlsplab.experiments.q1 import posteriors
 from mlsplab.experiments.q1.aggregate import aggregate
 from mlsplab.experiments.q1.config import (
     ATTENTION_EXAMPLE_WORDS,
@@ -81,8 +85,12 @@ def run(options: RunOptions, *, model: str, lr: float | None = None,
                 "word2vec": None if cfg.pretrained else asdict(word2vec_params(quick=cfg.quick))}
     identities = {s: {**cfg.identity(s), **run_keys} for s in cfg.seed_list}
     config = {**cfg.identity(cfg.seed), "seeds": cfg.seed_list, **run_keys}
-    if (done := finished_metrics(exp_dir, config)) is not None:
+    done = finished_metrics(exp_dir, config)
+    if done is not None and all(map(posteriors.has_posteriors, done.get("per_seed", [{}]))):
         return done
+    if done is not None:  # a result from before posteriors were recorded: train it again
+        log.info("%s has no posteriors (an older run); retraining to record them",
+                 cfg.experiment_id)
     tasks = [Task(f"{cfg.experiment_id} seed {s}", train_seed, {
         "config": asdict(cfg), "identity": identities[s], "seed": s, "out": str(out),
         "precision": {"name": precision.name, "reason": precision.reason,
@@ -134,7 +142,8 @@ def train_seed(*, config: dict[str, Any], identity: dict[str, Any], seed: int, o
     result_path = sdir / "result.json"
     if result_path.exists():
         old = read_json(result_path)
-        if old.get("identity_hash") == config_hash(identity) and old.get("complete"):
+        if (old.get("identity_hash") == config_hash(identity) and old.get("complete")
+                and posteriors.has_posteriors(old)):
             log.info("%s seed %d: finished; skipping", cfg.experiment_id, seed)
             remove_checkpoint(sdir / "checkpoint.pt")  # a kill may have come between writes
             return old
@@ -210,6 +219,7 @@ def _test_measurements(cfg: SentimentConfig, model: torch.nn.Module, result: Any
     model.load_state_dict(result.best_state)
     attention = cfg.model == "lstm-attention"
     p = ev.predict(model, test_ids, test_labels, device, prec, attention=attention)
+    pv = ev.predict(model, data.ids["val"], data.labels["val"], device, prec)  # for ensembles
     twin = data.train_twin["test"]
     edges = ev.length_edges(data.full_lengths["test"], LENGTH_BUCKETS)
     doc: dict[str, Any] = {
@@ -221,6 +231,8 @@ def _test_measurements(cfg: SentimentConfig, model: torch.nn.Module, result: Any
         "test_correct": "".join("1" if c else "0" for c in p.correct),  # per test row, in order
         "length_buckets": ev.length_buckets(data.full_lengths["test"], p.correct,
                                             cfg.max_tokens, edges),
+        **posteriors.record({"val": expit(pv.logit), "test": expit(p.logit)},  # P(positive)
+                            {"val": data.labels["val"], "test": test_labels}),
     }
     if attention:
         assert p.attention is not None

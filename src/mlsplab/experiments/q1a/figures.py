@@ -26,7 +26,8 @@ POSITIVE, NEGATIVE = "positive", "negative"
 
 def scatter_figure(path: Path, plot: dict[str, Any], clusters: dict[str, Any],
                    background: dict[str, Any], props: dict[str, dict[str, Any]],
-                   explained: list[float], *, height: float) -> dict[str, int]:
+                   explained: list[float], *, height: float,
+                   links: list[tuple[str, str]] = ()) -> dict[str, int]:
     """Draw one plot's words in the PC1/PC2 plane, coloured by 2-D k-means cluster.
 
     Parameters
@@ -45,6 +46,9 @@ def scatter_figure(path: Path, plot: dict[str, Any], clusters: dict[str, Any],
         Explained-variance ratios of PC1 and PC2.
     height : float
         Figure height in inches (the width is the text width).
+    links : list of (word, word), optional
+        Pairs drawn joined by a dashed line (the semantic groups: 100-d neighbours); their
+        words are labelled first.
 
     Returns
     -------
@@ -65,6 +69,10 @@ def scatter_figure(path: Path, plot: dict[str, Any], clusters: dict[str, Any],
             if idx:
                 ax.scatter(P[idx, 0], P[idx, 1], s=size, marker=marker, color=colour,
                            zorder=2, linewidths=0)
+    where = {w: j for j, w in enumerate(words)}
+    linked = [(where[a], where[b]) for a, b in links if a in where and b in where]
+    for a, b in linked:
+        ax.plot(P[[a, b], 0], P[[a, b], 1], ls="--", lw=0.9, color="0.2", zorder=1)
     _fit_limits(ax, P)
     ax.set_xlabel(f"PC1 ({100 * explained[0]:.1f} % of the variance)", fontsize=9)
     ax.set_ylabel(f"PC2 ({100 * explained[1]:.1f} % of the variance)", fontsize=9)
@@ -74,11 +82,15 @@ def scatter_figure(path: Path, plot: dict[str, Any], clusters: dict[str, Any],
                for c in range(1, int(labels.max()) + 1)]
     handles += [Line2D([], [], ls="", marker="^", color="0.3", label="VADER positive"),
                 Line2D([], [], ls="", marker="v", color="0.3", label="VADER negative")]
+    if linked:
+        handles.append(Line2D([], [], ls="--", lw=0.9, color="0.2",
+                              label="100-d nearest neighbours"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3,
               fontsize=8, frameon=False)
     fig.tight_layout()  # fix the axes' size first: labels are placed in display space
     # content words first, rarer first (they carry the meaning); function words where room
-    order = sorted(range(len(words)), key=lambda j: (kinds[j] == "function",
+    in_group = {j for pair in linked for j in pair}
+    order = sorted(range(len(words)), key=lambda j: (j not in in_group, kinds[j] == "function",
                                                     props.get(words[j], {}).get("count", 0)))
     n = place_labels(ax, [words[j] for j in order], P[order],
                      [PALETTE[(labels[j] - 1) % len(PALETTE)] for j in order])

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlsplab.formatting import percent
+from mlsplab.experiments.q1a.groups import group_name
+from mlsplab.formatting import count, percent
 
 # (key, label) of the shares a cluster can stand out by; the count is read by _count.
 SHARE_TRAITS: tuple[tuple[str, str], ...] = (
@@ -81,9 +82,11 @@ def traits(profile: dict[str, Any], base: dict[str, Any]) -> list[tuple[str, str
             scored.append((abs(z), f"{pct(p)} {label} (all plotted words: {pct(q)})", short))
     r, rb = profile.get("median_rank"), base.get("median_rank")
     if r and rb and max(r / rb, rb / r) >= 1.5:
-        which = "more frequent words" if r < rb else "rarer words"
+        which = ("a lower median frequency rank (more frequent words)" if r < rb else
+                 "a higher median frequency rank (more of the rarer words)")
+        short = "a lower median frequency rank" if r < rb else "a higher median frequency rank"
         scored.append((2 * abs(math.log(r / rb)) / math.log(1.5),
-                       f"{which} (median frequency rank {r:,.0f}; all: {rb:,.0f})", which))
+                       f"{which}: median rank {r:,.0f} (all: {rb:,.0f})", short))
     f, fb = profile.get("mean_first_person_share"), base.get("mean_first_person_share")
     if f is not None and fb is not None and abs(f - fb) >= 0.04:
         scored.append((2 * abs(f - fb) / 0.04,
@@ -100,7 +103,7 @@ def cluster_sentence(profile: dict[str, Any], base: dict[str, Any], k_near: int)
     common = "; ".join(found) if found else ("no measured property sets it apart from the "
                                              "plotted words as a whole")
     seeds = (f"{len(profile['positive_seeds'])} positive and {len(profile['negative_seeds'])} "
-             "negative seed words")
+             "negative sentiment seed words (the fixed lists of the settings)")
     return (f"Cluster {profile['cluster']} ({profile['size']} words, centred at PC1 {num(x, 1)}, "
             f"PC2 {num(y, 1)}): {common}; {seeds}; "
             f"{pct(profile['neighbour_agreement'])} of its words' {k_near} nearest 100-d "
@@ -135,7 +138,7 @@ def in_short(c: dict[str, Any]) -> str:
         shorts = [short for _, short in traits(p, c["all_words"])][:2]
         first_person |= any("first-person" in s for s in shorts)
         parts.append(f"cluster {p['cluster']}, " + (" and ".join(shorts) or "no distinct "
-                     "trait") + f" ({', '.join(p['central_words'][:3])})")
+                     "trait") + f" (most central: {', '.join(p['central_words'][:3])})")
     text = "In short: " + "; ".join(parts) + "."
     if first_person:
         text += (" (First-person use: the share of a word's training sentences that also hold "
@@ -259,3 +262,92 @@ def overview(m: dict[str, Any]) -> str:
         line += (f"; sentiment seeds separate at {pct(s['loo_centroid_accuracy_2d'])} in 2-D "
                  f"vs {pct(s['loo_centroid_accuracy_100d'])} in 100-d")
     return line
+
+
+# --- the model answer: set-up, conclusion, overview line (issue-free wording, from measurements)
+
+STRONG_AXIS = 0.3  # |Spearman rho| from which an axis "follows" a property
+
+
+def _axis_phrase(m: dict[str, Any], pc: str) -> tuple[str, float]:
+    """What one component follows among the frequent words, and the rho behind it."""
+    axes = m["reference_words"]["axes"][pc]
+    candidates = [("word frequency", axes.get("spearman_log_count")),
+                  ("VADER valence", axes.get("spearman_valence"))]
+    name, rho = max(((n, r) for n, r in candidates if r is not None),
+                    key=lambda t: abs(t[1]), default=("word frequency", 0.0))
+    return name, float(rho)
+
+
+def _axis_sentence(m: dict[str, Any]) -> str:
+    """PC1 and PC2 against frequency and valence, in words that follow the signs."""
+    n = m["reference_words"]["axes"]["words"]
+    parts = []
+    for pc in ("pc1", "pc2"):
+        name, rho = _axis_phrase(m, pc)
+        if abs(rho) < STRONG_AXIS:
+            parts.append(f"{pc.upper()} follows neither word frequency nor valence strongly "
+                         f"(|\u03c1| \u2264 {abs(rho):.2f})")
+            continue
+        where = ("higher" if rho > 0 else "lower") if pc == "pc2" else \
+            ("to the right" if rho > 0 else "to the left")
+        what = "more frequent words" if name == "word frequency" else "more positive words"
+        parts.append(f"{pc.upper()} follows {name} (\u03c1 = {num(rho)}: {what} lie {where})")
+    return f"Among the {n:,} most frequent training words, " + " and ".join(parts) + "."
+
+
+def setup(m: dict[str, Any]) -> str:
+    """What was plotted, from what vectors, in two lines."""
+    cfg, wv, pca = m["config"], m["word_vectors"], m["pca"]
+    vectors = (f"100-d word2vec vectors trained here on {wv.get('corpus_reviews', 0):,} IMDB "
+               "reviews (no pre-trained model can be downloaded offline)"
+               if not cfg.get("pretrained") else f"the pre-trained vectors {cfg['pretrained']}")
+    return (f"{vectors}; PCA fitted on the {pca['fitted_on_words']:,} word types of the "
+            f"training split; plotted: the {len(m['sentence_plot']['words'])} distinct words of "
+            f"one {cfg['sentence_min_tokens']}\u2013{cfg['sentence_max_tokens']}-token sentence "
+            f"from each of {cfg['n_sentences']} random validation reviews.")
+
+
+def conclusion(m: dict[str, Any], found: dict[str, Any]) -> str:
+    """Mechanism, the groups the plot shows with their 100-d support, what it does not show."""
+    ev = m["pca"]["explained_variance_2d"]
+    nb = m["clusters_sentence_words"]["neighbourhood"]
+    s = [(f"Word2vec places words used in similar contexts near each other in 100-d, and PCA "
+          f"keeps only the two directions of largest variance ({percent(ev)} of it), so the "
+          "plane shows the broadest of those similarities."), _axis_sentence(m)]
+    groups = found["groups"]
+    if groups:
+        named = "; ".join(
+            f"{group_name(g)} (cosine {g['cosine']:.2f})" for g in groups[:4])
+        close = [g for g in groups if g["close"]]
+        s.append(f"The semantic groups among the plotted words, found as words among each "
+                 f"other's five nearest 100-d neighbours, are {named}.")
+        if close:
+            s.append(f"Of these, only {', '.join(group_name(g) for g in close)} also "
+                     f"lie{'s' if len(close) == 1 and len(close[0]['words']) == 1 else ''} "
+                     f"close in the plane (nearer than {pct(close[0]['farther_share'])} of all "
+                     "pairs of plotted words); the others are pulled apart by the two axes.")
+        else:
+            s.append("None of them lies close in the plane: the two axes pull them apart.")
+    else:
+        s.append("No two plotted words are among each other's nearest 100-d neighbours, so "
+                 "the plot shows no semantic group beyond the two axes.")
+    s.append(f"Closeness in the plot alone is weak evidence: of a word's {nb['k']} nearest "
+             f"100-d neighbours among the plotted words, the plane keeps "
+             f"{nb['mean_overlap'] * nb['k']:.1f} (chance {nb['chance'] * nb['k']:.1f}), and "
+             "other sentences give other groups.")
+    return " ".join(s)
+
+
+def group_overview(m: dict[str, Any], found: dict[str, Any]) -> str:
+    """The overview's line: the axes and the groups."""
+    axes = []
+    for pc in ("pc1", "pc2"):
+        name, rho = _axis_phrase(m, pc)
+        axes.append(f"{pc.upper()} follows {name}" if abs(rho) >= STRONG_AXIS else
+                    f"{pc.upper()} follows neither frequency nor valence")
+    groups = found["groups"]
+    close = sum(g["close"] for g in groups)
+    return (f"PC1 + PC2 keep {percent(m['pca']['explained_variance_2d'])} of the variance; "
+            + "; ".join(axes) + f"; {count(len(groups), 'group')} of 100-d neighbours among the "
+            f"sentence words, {close} also close in the plane")

@@ -12,9 +12,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.q1.phrases import word2vec_deviation
 from mlsplab.experiments.q1a import prose
 from mlsplab.experiments.q1a.config import COMMAND, EXPERIMENT_ID
 from mlsplab.experiments.q1a.figures import scatter_figure
+from mlsplab.experiments.q1a.groups import semantic_groups
 from mlsplab.formatting import percent
 from mlsplab.report.document import Block, Figure, Heading, Paragraph, PartReport, Table
 
@@ -26,7 +28,7 @@ REQUIRED = ("config", "pca", "sentence_plot", "frequent_plot", "reference_plot",
             "word_properties", "clusters_sentence_words", "clusters_frequent_words",
             "reference_words", "sentiment_seeds", "sentiment_probe", "validation_sentences",
             "word_vectors")
-FIGURES = {"sentence": ("q1a_sentence_words.svg", 5.2), "frequent": ("q1a_frequent_words.svg",
+FIGURES = {"sentence": ("q1a_sentence_words.svg", 4.7), "frequent": ("q1a_frequent_words.svg",
                                                                      7.5)}
 
 
@@ -63,14 +65,18 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
                                    f"version (no {', '.join(missing[:3])}).", "stale")
     try:
         n_sent = len(m["sentence_plot"]["words"])
-        answer = [Paragraph(prose.clusters_paragraph(
+        found = semantic_groups(m)
+        # the detailed reading (clusters, groupings, sentiment, projection) opens the appendix
+        answer = [Heading("Q1(a) clusters, groupings and the sentiment direction", level=2),
+                  Paragraph(prose.clusters_paragraph(
                       m, "clusters_sentence_words",
                       f"The {n_sent} distinct words of the {len(m['validation_sentences'])} "
                       "validation sentences")),
-                  Paragraph(prose.groupings_paragraph(m) + " " + prose.sentiment_summary(m))]
-        evidence = (_figure_blocks(m, "sentence", fig_dir)
-                    + [_cluster_table(m, "clusters_sentence_words", "the sentence words"),
-                       Paragraph(prose.projection_paragraph(m))])
+                  _cluster_table(m, "clusters_sentence_words", "the sentence words"),
+                  Paragraph(prose.groupings_paragraph(m) + " " + prose.sentiment_summary(m)),
+                  Paragraph(prose.projection_paragraph(m))]
+        links = [(a, b) for g in found["groups"] for a, b, _ in g["links"]]
+        evidence = _figure_blocks(m, "sentence", fig_dir, links) + [_groups_table(found)]
         # The second plot (frequent words), its clusters and the groupings go to the appendix.
         secondary: list[Block] = [
             Heading("Q1(a) the most frequent training words", level=2),
@@ -82,9 +88,11 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
             _cluster_table(m, "clusters_frequent_words", "the frequent words"),
             _groupings_table(m), Paragraph(prose.sentiment_details(m))]
         report = PartReport(answer=answer, evidence=evidence, settings=settings_rows(m),
-                            appendix=secondary + appendix(m), overview=prose.overview(m),
+                            appendix=secondary + appendix(m),
+                            overview=prose.group_overview(m, found),
                             status="quick" if m.get("quick") else "full",
-                            deviations=deviations(m))
+                            deviations=deviations(m), setup=prose.setup(m),
+                            conclusion=prose.conclusion(m, found))
     except (KeyError, TypeError, ValueError, IndexError) as e:
         log.warning("q1a section: %r", e)
         return missing_report(out, f"The results in {out}/{EXPERIMENT_ID} are incomplete "
@@ -92,14 +100,15 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
     return report
 
 
-def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path) -> list[Block]:
+def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path,
+                   links: list[tuple[str, str]] = ()) -> list[Block]:
     """One scatter plot with a caption saying what is shown (none if it cannot be drawn)."""
     name, height = FIGURES[which]
     plot, clusters = m[f"{which}_plot"], m[f"clusters_{which}_words"]
     try:
         drawn = scatter_figure(Path(fig_dir) / name, plot, clusters, m["reference_plot"],
                                m["word_properties"], m["pca"]["explained_variance_ratio"],
-                               height=height)
+                               height=height, links=list(links))
     except (OSError, ValueError) as e:  # a figure that cannot be drawn does not stop Q1(a)
         log.warning("q1a %s figure: %s", which, e)
         return [Paragraph(f"(The {which}-word plot could not be drawn: {e}.)", style="note")]
@@ -108,8 +117,11 @@ def _figure_blocks(m: dict[str, Any], which: str, fig_dir: Path) -> list[Block]:
             f"the {drawn['words']} most frequent content words of the training split")
     caption = (f"{drawn['words']} points: {what}, in the plane of the first two principal "
                f"components of the training vocabulary. Colour: the {clusters['k']} k-means "
-               f"clusters of these points; \u25b2/\u25bc: words VADER rates positive/negative; "
+               "clusters of these points (in the plane; see the appendix); \u25b2/\u25bc: "
+               "words VADER rates positive/negative; "
                f"grey: the {len(m['reference_plot']['words']):,} most frequent training words. "
+               + ("Dashed lines join the semantic groups of the next table (100-d nearest "
+                  "neighbours). " if links else "") +
                f"{drawn['labelled']} of {drawn['words']} words are labelled (the others would "
                "overlap a label or a point).")
     return [Figure(Path(fig_dir) / name, caption, width_fraction=1.0)]
@@ -145,7 +157,7 @@ def _cluster_table(m: dict[str, Any], key: str, what: str) -> Table:
     rows = [row("words", lambda p: str(p["size"]))]
     rows += [row(label, lambda p, n=n: prose.pct(n(p) / p["size"])) for label, n in _SHARE_ROWS]
     rows += [
-        row("seed words + / \u2212",
+        row("sentiment seed words + / \u2212",
             lambda p: f"{len(p['positive_seeds'])} / {len(p['negative_seeds'])}"),
         row("median frequency rank", lambda p: (
             dash if p.get("median_rank") is None else f"{p['median_rank']:,.0f}")),
@@ -167,6 +179,24 @@ def _cluster_table(m: dict[str, Any], key: str, what: str) -> Table:
         f"sentences that also hold I, me or my. 100-d neighbours inside: share of the words' "
         f"{k_near} nearest 100-d neighbours among the plotted words that are in the same "
         "cluster."))
+
+
+def _groups_table(found: dict[str, Any]) -> Table:
+    """The semantic groups of the sentence words: their 100-d links and their place in the
+    plane."""
+    rows = [[", ".join(g["words"]),
+             "; ".join(f"{a}–{b} {c:.2f}" for a, b, c in g["links"]),
+             prose.pct(g["farther_share"]), "yes" if g["close"] else "no"]
+            for g in found["groups"]]
+    if not rows:
+        rows = [["(none: no two plotted words are 100-d neighbours)", "—", "—",
+                 "—"]]
+    return Table(["group", "100-d neighbour links (cosine)", "plotted pairs farther apart",
+                  "close in the plane"], rows, caption=(
+        "Semantic groups among the plotted words, found from the data: words joined when one "
+        "is among the other's five nearest 100-d neighbours over the whole vocabulary. Plotted "
+        "pairs farther apart: the share of all pairs of plotted words that lie farther apart "
+        "in the plane than the group's members; close: at least two thirds."))
 
 
 def _groupings_table(m: dict[str, Any]) -> Table:
@@ -218,12 +248,7 @@ def deviations(m: dict[str, Any]) -> list[str]:
     cfg, wv = m["config"], m["word_vectors"]
     out = []
     if not cfg.get("pretrained"):
-        out.append(
-            "The assignment asks for a pre-trained word2vec model; none can be downloaded "
-            "offline, so the 100-d vectors are a gensim Word2Vec trained here on "
-            f"{wv.get('corpus_unsup_reviews', 0):,} unlabelled IMDB reviews and the "
-            f"{wv.get('corpus_train_reviews', 0):,} training-split reviews (never validation or "
-            "test text).")
+        out.append(word2vec_deviation(str(wv.get("source", ""))))
         if not wv.get("deterministic", True):
             out.append("Word2Vec trained with several threads is not bit-for-bit "
                        "reproducible; later runs reuse the cached vectors.")

@@ -116,6 +116,14 @@ def delta_output() -> str:
             rf" = \mathbf{{y}}_{{t}} - \mathbf{{z}}_{{t}},\quad t \in \mathcal{{T}}_{{L}}")
 
 
+def delta_output_derivation() -> str:
+    """The output delta derived in one line: the softmax Jacobian times the cross-entropy's
+    gradient, with a one-hot target (its entries sum to 1)."""
+    return (rf"\dfrac{{\partial {LOSS}_{{t}}}}{{\partial a^{{L}}_{{t,j}}}} = -\sum_{{k}} "
+            rf"\dfrac{{z_{{t,k}}}}{{y_{{t,k}}}}\,y_{{t,k}}\left([k = j] - y_{{t,j}}\right)"
+            rf" = y_{{t,j}} \sum_{{k}} z_{{t,k}} - z_{{t,j}} = y_{{t,j}} - z_{{t,j}}")
+
+
 def delta_hidden_general() -> str:
     """The hidden delta: ReLU derivative times the sum over the next layer's frames using tau."""
     return (rf"{DELTA}^{{l}}_{{\tau}} = {RELU_DERIV % 'l'} \odot "

@@ -96,6 +96,36 @@ def answer_text(doc: dict[str, Any], config: Q2Config) -> str:
         f"{upd['loss_after']:.4f}.")
 
 
+def setup_text(config: Q2Config) -> str:
+    """The architecture assumed, in two lines."""
+    return (f"The assignment's figure is not available, so the architecture is an input: "
+            f"{_architecture_sentence(config)}. No padding: the loss sums over the output "
+            "frames whose whole context exists.")
+
+
+def conclusion_text(doc: dict[str, Any], config: Q2Config) -> str:
+    """Why the count and the updates take their form, and the check that supports them."""
+    upd = doc["update_step"]
+    agree = doc["gradient_check_passed"] and doc["params_match"]
+    lowered = upd["loss_after"] < upd["loss_before"]
+    return (
+        "Every frame of a layer uses the same matrix for a given context offset, so the TDNN "
+        f"has {_n(doc['total_params_closed_form'])} learnable parameters whatever the sequence "
+        "length: one matrix per layer and offset"
+        + (", plus the output bias." if config.output_bias else ".")
+        + " Backpropagation is that of a feed-forward network with two changes: a hidden frame "
+        "collects the errors of every later frame that reads it, through the transposed "
+        "matrix of that offset, and each matrix's gradient is a sum over the frames that use "
+        "it. The softmax Jacobian and the cross-entropy cancel to the output error y − z. "
+        + (f"Computed by hand, these gradients equal autograd's to a relative error of "
+           f"{doc['max_rel_err_autograd']:.0e} (float64) on this network and "
+           f"{len(doc['random_architectures'])} random ones"
+           if agree else "Computed by hand, these gradients do NOT match autograd's")
+        + (", and one update step lowers the loss." if lowered else
+           ", but one update step did not lower the loss.")
+        + " What this does not check is the figure's own context sets, which are assumed.")
+
+
 def _parameter_blocks(doc: dict[str, Any], config: Q2Config) -> list[Block]:
     rows = [[str(r["layer"]), r["kind"], offsets_text(r["context"]),
              f"{_n(r['in_dim'])} \u2192 {_n(r['out_dim'])}",
@@ -126,14 +156,16 @@ def _forward_blocks(doc: dict[str, Any], config: Q2Config, fig: Path | None) -> 
     ]
     if fig is not None:
         blocks.append(Figure(fig, "The frames one output frame depends on (black), layer by "
-                                  "layer: the context sets of this run's network."))
+                                  "layer: the context sets of this run's network.", 0.72))
     blocks += [
         Math(eq.frames_general(), "Without padding a frame exists where its whole context "
                                   "exists."),
         Math(eq.frames_run(contexts), "This run's output frames for T input frames."),
         Paragraph(f"One output frame reads the input frames t{_minus(rf['first_offset'])} to "
-                  f"t+{rf['last_offset']} ({rf['width']} frames, {rf['n_used']} of them "
-                  f"connected). The gradient check used T = {fr['n_frames']} input frames, "
+                  f"t+{rf['last_offset']}: " + (f"all {rf['width']} of them"
+                                               if rf["n_used"] == rf["width"] else
+                                               f"{rf['n_used']} of those {rf['width']}")
+                  + f" feed it. The gradient check used T = {fr['n_frames']} input frames, "
                   f"which leave {fr['n_out_frames']} output frames."),
     ]
     return blocks
@@ -143,6 +175,10 @@ def _backprop_blocks(config: Q2Config) -> list[Block]:
     contexts: Contexts = config.net().layer_contexts
     return [
         Heading("Backpropagation", 3),
+        Math(eq.delta_output_derivation(),
+             r"The output error derived: with $y = \mathrm{softmax}(a)$, "
+             r"$\partial y_k / \partial a_j = y_k([k = j] - y_j)$, and a one-hot target "
+             "z, whose entries add up to 1."),
         Math(eq.delta_output(), "Softmax with cross-entropy: the error signal at the output."),
         Math(eq.delta_hidden_general(),
              "A hidden frame \u03c4 receives the error of every frame of the next layer that "
@@ -255,6 +291,7 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
                                    f"version or incomplete (missing {e}).", "stale")
     passed = doc["gradient_check_passed"] and doc["params_match"]
     return PartReport(
+        setup=setup_text(config), conclusion=conclusion_text(doc, config),
         answer=[Paragraph(answer)], evidence=evidence, settings=settings, appendix=appendix,
         overview=(f"{_n(doc['total_params_closed_form'])} learnable parameters; manual "
                   f"gradients {'equal' if passed else 'differ from'} autograd's (relative "

@@ -153,6 +153,8 @@ def ensemble(runs: Runs, folds: int = WEIGHT_CV_FOLDS) -> dict[str, Any]:
     for name in names:
         methods[name] = {}
         for key in ("test_accuracy", "test_accuracy_last", "val_accuracy"):
+            if any(key not in r for r in runs[name]):  # e.g. no last epoch: a linear model
+                continue
             values = [r[key] for r in runs[name]]
             methods[name][key], methods[name][f"{key}_std"] = mean_std(values)
             methods[name][f"{key}_per_seed"] = values

@@ -42,7 +42,8 @@ def loss_curves(path: Path, docs: dict[str, dict[str, Any]]) -> Path:
         ax.set_title(what)
     axes[0].set_ylabel("cross-entropy (mean over seeds)")
     axes[1].set_ylabel("cross-entropy")
-    axes[1].legend(fontsize=8, loc="best")
+    # beside the panels, never over the curves
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return save_figure(fig, path)
 
 

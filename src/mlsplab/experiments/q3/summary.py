@@ -14,7 +14,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.q3 import conclusions as cq
 from mlsplab.experiments.q3 import figures
+from mlsplab.experiments.q3.conclusions import EXTRA
 from mlsplab.experiments.q3.config import (
     GROUPS,
     MOMENTUM,
@@ -38,7 +40,6 @@ from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
 
 Docs = dict[str, dict[str, Any]]
 ASSIGNMENT_SIZES = {"train": 241, "val": 80, "test": 79}
-EXTRA = "q3a-rmsprop-lr1e-3"  # beside the assignment's RMSprop, labelled as an extra
 
 
 def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartReport:
@@ -157,6 +158,16 @@ def per_seed_table(docs: Docs, caption: str) -> Table:
                   "test acc (last)", "train s", "host"], rows, caption=caption)
 
 
+SHARED_FROM = ("q3a-adam", "q3b-none", "q3a-sgd", "q3b-batchnorm", "q3x-augmented")
+
+
+def shared_settings(results: Docs) -> list[tuple[str, str]]:
+    """The features, CNN, split and training every Q3 part shares, read from one result so
+    that the appendix's settings table states them once for all the parts they apply to."""
+    doc = next((results[i] for i in SHARED_FROM if i in results), None)
+    return settings_rows(doc)[:4] if doc is not None else []
+
+
 def hashes_table(docs: Docs) -> Table:
     rows = [[i, d.get("config_hash", ""), (d.get("data") or {}).get("sha256", "")[:16]]
             for i, d in docs.items()]
@@ -187,8 +198,9 @@ def _ranking(docs: Docs, what: str) -> str:
             f"{docs[order[0]]['epochs']} epochs each): "
             + ", ".join(parts) + ".")
     if close:
-        text += (f" The gap between {'; '.join(close)} is within the larger seed std, so "
-                 f"those {what} are not told apart by this test fold.")
+        pairs = "; ".join(f"{pair} is within the larger seed std" for pair in close)
+        text += (f" The gap between {pairs}, so those {what} are not told apart by this test "
+                 "fold.")
     last = sorted(docs, key=lambda i: -docs[i]["test_accuracy_last"])
     text += " At the last epoch: " + ", ".join(
         f"{label_of(docs[i])} {fmt_acc(docs[i], 'test_accuracy_last')}" for i in last) + "."
@@ -282,15 +294,11 @@ def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
         Figure(fig, "Q3(a): training (left) and validation (right) cross-entropy per epoch of "
                     "each optimizer, mean over seeds, the range over seeds shaded; no norm."),
         scores_table(docs, "Q3(a): accuracy per optimizer, mean ± std over seeds.")]
-    settings = [*settings_rows(next(iter(docs.values()))),
+    settings = [*shared_settings(results), *settings_rows(next(iter(docs.values())))[4:],
                 *[(f"optimizer: {label_of(d)}", optimizer_text(d)) for d in docs.values()]]
-    top = max(asked, key=lambda i: asked[i]["test_accuracy"])
-    low = min(asked, key=lambda i: asked[i]["test_accuracy"])
-    overview = (f"{label_of(asked[top])} ranks first, {fmt_acc(asked[top])} test; lowest "
-                f"{label_of(asked[low])} {fmt_acc(asked[low])}" if top != low else
-                f"all optimizers {fmt_acc(asked[top])} test")
-    return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(a)"), overview,
-                      status_of(docs, GROUPS["q3a"]), deviations(docs))
+    return PartReport(answer, evidence, settings, _appendix(docs, out, "Q3(a)"),
+                      cq.overview_a(docs), status_of(docs, GROUPS["q3a"]), deviations(docs),
+                      setup=cq.setup_a(docs), conclusion=cq.conclusion_a(docs))
 
 
 def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
@@ -318,14 +326,16 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
                                         "validation-loss epoch, summed over the seeds (rows "
                                         "true class, columns predicted).", 0.7))
     placement = ("LayerNorm or BatchNorm1d at the flattened conv output and at the inputs of "
-                 "the second FC-128 layer and the output layer")
-    settings = [("normalization (Q3 b)", placement),
+                 "the second FC-128 layer and the output layer (three norms; see the "
+                 "deviations)")
+    settings = [*shared_settings(results), ("normalization (Q3 b)", placement),
                 ("optimizer (Q3 b)", "Adam, " + optimizer_text(next(iter(docs.values()))))]
     top = max(docs, key=lambda i: docs[i]["test_accuracy"])
     others = ", ".join(f"{label_of(docs[i])} {fmt_acc(docs[i])}" for i in docs if i != top)
-    overview = f"{label_of(docs[top])} {fmt_acc(docs[top])} test; {others}"
+    overview = cq.overview_b(docs) or f"{label_of(docs[top])} {fmt_acc(docs[top])} test; {others}"
     return PartReport(answer, evidence, settings, appendix, overview,
-                      status_of(docs, GROUPS["q3b"]), deviations(docs))
+                      status_of(docs, GROUPS["q3b"]), deviations(docs) + [cq.THIRD_NORM],
+                      setup=cq.setup_b(docs), conclusion=cq.conclusion_b(docs))
 
 
 def _appendix(docs: Docs, out: Path, part: str) -> list[Block]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.q3 import conclusions as cq
 from mlsplab.experiments.q3 import figures
 from mlsplab.experiments.q3.config import BEYOND_ENSEMBLE_ID, CV_ID, ENSEMBLE_ID
 from mlsplab.experiments.q3.reading import fmt_acc
@@ -17,6 +18,7 @@ from mlsplab.experiments.q3.summary import (
     label_of,
     per_seed_table,
     present,
+    shared_settings,
     status_of,
 )
 from mlsplab.formatting import count, percent, points
@@ -35,10 +37,16 @@ BEYOND_IDS = ("q3x-augmented", BEYOND_ENSEMBLE_ID, CV_ID)
 
 
 def _pts(entry: dict[str, Any], key: str) -> str:
-    """A gain in points, ± its std over seeds when there are several."""
+    """A change in points, ± its std over seeds when there are several; a change smaller than
+    its std is said to be no measurable change."""
     std = entry.get(f"{key}_std") if len(entry.get(f"{key}_per_seed", [])) > 1 else None
+    if std is None:
+        std = entry.get(f"{key}_std")
     text = points(entry[key] / 100)
-    return text.replace(" points", f" ± {std:.1f} points") if std is not None else text
+    if std is None:
+        return text
+    text = text.replace(" points", f" ± {std:.1f} points")
+    return text if abs(entry[key]) > std else f"no measurable change ({text})"
 
 
 def _members_text(doc: dict[str, Any]) -> str:
@@ -82,9 +90,11 @@ def ensemble_answer(doc: dict[str, Any]) -> list[Block]:
                   f"most any combination could reach). Optimal weights (mean over seeds): "
                   f"{weights}. Fitted on all validation clips they score "
                   f"{fmt_acc(m['optimal-weights'], 'val_accuracy')} there, against "
-                  f"{fmt_acc(m['optimal-weights'], 'val_accuracy_oof')} out of fold; the "
-                  "choice between methods reads the out-of-fold figure, which does not reward "
-                  "fitting the validation clips."),
+                  f"{fmt_acc(m['optimal-weights'], 'val_accuracy_oof')} out of fold: the "
+                  "weights minimise the validation cross-entropy, not the accuracy, so the "
+                  "in-sample accuracy need not be the higher one. The choice between methods "
+                  "reads the out-of-fold figure, which does not reward fitting the validation "
+                  "clips."),
         Paragraph(_gain_comment(doc))]
     if "variant" in doc:
         v = doc["variant"]
@@ -122,7 +132,8 @@ def _ensemble_table(doc: dict[str, Any], caption: str) -> Table:
     m = doc["methods"]
     rows = [[n, fmt_acc(m[n], "val_accuracy"), "\u2014", fmt_acc(m[n]), "\u2014"]
             for n in doc["members"]]
-    rows += [[METHOD_NAMES[k] + (" (headline)" if k == doc["headline_method"] else ""),
+    rows += [[METHOD_NAMES[k] + (" (chosen on validation)" if k == doc["headline_method"]
+                                 else ""),
               fmt_acc(m[k], "val_accuracy"), fmt_acc(m[k], "val_accuracy_oof"), fmt_acc(m[k]),
               ", ".join(f"{w:.2f}" for w in m[k]["weights_mean"])]
              for k in METHOD_NAMES]
@@ -157,7 +168,7 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     rule = (f"highest out-of-fold validation accuracy ({doc['config'].get('weight_cv_folds', 5)}"
             "-fold over the validation clips), then lower out-of-fold cross-entropy, between "
             "averaging and optimal weights")
-    settings = [("ensemble members", ", ".join(f"{n} (lr {doc['lr'][n]:g})"
+    settings = [*shared_settings(results), ("ensemble members", ", ".join(f"{n} (lr {doc['lr'][n]:g})"
                                                for n in doc["members"])),
                 ("ensemble weights", fits), ("headline rule", rule)]
     h = m[head]
@@ -170,8 +181,10 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     if members:
         appendix.append(per_seed_table(members, "Q3(c): members trained for Q3(a)/(b)."))
     appendix.append(hashes_table({ENSEMBLE_ID: doc}))
-    return PartReport(ensemble_answer(doc), evidence, settings, appendix, overview,
-                      status_of({ENSEMBLE_ID: doc}, (ENSEMBLE_ID,)), deviations({ENSEMBLE_ID: doc}))
+    return PartReport(ensemble_answer(doc), evidence, settings, appendix,
+                      cq.overview_c(doc) or overview,
+                      status_of({ENSEMBLE_ID: doc}, (ENSEMBLE_ID,)), deviations({ENSEMBLE_ID: doc}),
+                      setup=cq.setup_c(doc), conclusion=cq.conclusion_c(doc))
 
 
 def _summed(matrices: list[list[list[int]]]) -> list[list[int]]:
@@ -291,15 +304,17 @@ def beyond_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     spec = docs.get("q3x-augmented", {}).get("config", {}).get("augment", {})
     protocol = ("test fold k, validation fold k-1 (cyclic), train on the other three; one "
                 "seed; same horizon and selection")
-    settings = [("augmentation", ", ".join(f"{k} {v}" for k, v in spec.items()) or "\u2014"),
+    settings = [*shared_settings(results),
+                ("augmentation", ", ".join(f"{k} {v}" for k, v in spec.items()) or "\u2014"),
                 ("cross-validation", protocol)]
     appendix.append(hashes_table(docs))
     if "q3x-augmented" in docs:
         appendix.insert(0, per_seed_table({"q3x-augmented": docs["q3x-augmented"]},
                                           "Augmented Adam/BatchNorm: every seed."))
-    # Beyond the assignment: the body keeps the answer; its figures and tables lead the appendix.
-    if evidence:
-        answer.append(Paragraph("The figures and tables behind these numbers are in the "
-                                "appendix.", "note"))
+    # Beyond the assignment: the body keeps the conclusion; the detailed reading, figures and
+    # tables are in the appendix.
     return PartReport(answer, [], settings, evidence + appendix, "; ".join(parts),
-                      status_of(docs, BEYOND_IDS), deviations(docs) if docs else [])
+                      status_of(docs, BEYOND_IDS), deviations(docs) if docs else [],
+                      setup=cq.setup_x(docs),
+                      conclusion=cq.conclusion_x(docs, results.get("q3b-batchnorm"),
+                                                 PICZAK_CNN[1]))

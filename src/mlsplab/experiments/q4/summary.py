@@ -248,7 +248,7 @@ def _evidence_ii(doc: dict[str, Any], fig_dir: Path) -> list[Block]:
             f"{shape_text(spec['kernel'])}, stride {spec['stride'][0]}, padding "
             f"{spec['padding'][0]}): {_n(ex['nnz'])} non-zeros out of "
             f"{_n(ex['shape'][0] * ex['shape'][1])}, coloured by the kernel weight they hold "
-            f"({ex['distinct_values']} distinct).")))
+            f"({ex['distinct_values']} distinct)."), 0.62))
     except (OSError, ValueError) as e:  # a figure that cannot be drawn does not stop Q4
         log.warning("q4 weight-pattern figure: %s", e)
     blocks += [
@@ -290,6 +290,74 @@ def _appendix_ii(doc: dict[str, Any]) -> list[Block]:
                           "with random float64 ones.")]
 
 
+# --------------------------------------------------------------------------- model answer
+
+def setup_i(doc: dict[str, Any]) -> str:
+    first = doc["layers"][0]
+    return (f"The ESC-10 CNN's conv layers (input {shape_text(first['input_shape'])}) against "
+            "dense layers with the same input and output sizes, counted in closed form; dense "
+            "layers too large to build are counted, not built.")
+
+
+def conclusion_i(doc: dict[str, Any]) -> str:
+    first = doc["layers"][0]
+    c, d = first["conv"], first["dense"]
+    same_act = c["activation_bytes"] == d["activation_bytes"]
+    return (
+        "A conv layer's weights are one small kernel per filter, shared by every position, so "
+        "its parameters depend on channels and kernel size only, and its multiply-accumulates "
+        "(MACs) on the output positions times the kernel size; a dense layer connects every "
+        "input to every output, so both grow with the product of input and output sizes. "
+        f"For {first['name']} that is {_n(c['params'])} parameters against {_n(d['params'])} "
+        f"({bytes_text(d['weight_bytes'])} in fp32), and {first['ratio_macs']:,.0f} times "
+        "fewer MACs. "
+        + ("Both write the same outputs, so their activation memory is the same; the "
+           "difference is all in weights and arithmetic. " if same_act else "")
+        + _timing_sentence(doc))
+
+
+def _timing_sentence(doc: dict[str, Any]) -> str:
+    """What the single-thread timings of the layers small enough to build show."""
+    timed = [t for t in doc.get("timing_examples", []) + doc["layers"]
+             if (t.get("timing") or {}).get("dense_seconds") and t["timing"].get("conv_seconds")]
+    if not timed:
+        return "The counts are arithmetic, not measured speed."
+    pairs = [(t["timing"]["dense_seconds"] / t["timing"]["conv_seconds"], t["ratio_macs"], t)
+             for t in timed[:2]]
+    said = " and ".join(f"{r:,.0f} times the conv's time for {m:,.0f} times the MACs "
+                        f"({shape_text(t['input_shape'])} input)" for r, m, t in pairs)
+    memory = any(r > m for r, m, _ in pairs)
+    return (f"Timed on one thread, the dense layers small enough to build took {said}: time "
+            "follows the arithmetic only roughly"
+            + (", because a large dense layer is limited by reading its weights from memory."
+               if memory else "."))
+
+
+def setup_ii(doc: dict[str, Any]) -> str:
+    return ("Both constructions built explicitly in float64: the ESC-10 CNN's conv layers as "
+            "matrices, its first fully connected layer as a conv, and "
+            f"{len(doc['sparse_checks'])} random layer shapes.")
+
+
+def conclusion_ii(doc: dict[str, Any]) -> str:
+    first = doc["layers"][0]
+    sv, fc = first["sparse_view"], doc["fc"]
+    checked = (f", and W x matched the conv to {sv['max_abs_err']:.0e}"
+               if sv.get("materialised") else "")
+    distinct = (f" and only {_n(sv['distinct_values'])} distinct values"
+                if sv.get("materialised") else "")
+    return (
+        "Flattening input and output turns a conv layer into y = W x + b whose W is sparse "
+        "(a row holds only the weights under its patch) and weight-shared (each kernel weight "
+        f"repeats at every position): for {first['name']}, W is {_dims(sv['shape'])} with "
+        f"{100 * sv['density']:.3f} % non-zeros{distinct}{checked}. Conversely a conv whose "
+        "kernel covers its whole input has a single output position and is a dense layer: "
+        f"FC{fc['n_out']} is a conv with {fc['conv_view']['out_channels']} filters of "
+        f"{_filter_shape(fc)}, equal up to {fc['check']['whole_input_conv_max_abs_err']:.0e}. "
+        "A conv layer is therefore a dense layer under a constraint, and that constraint is "
+        "what makes it cheap (Q4(i)) and lets it detect a pattern wherever it occurs.")
+
+
 # --------------------------------------------------------------------------- entry point
 
 def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Path
@@ -319,6 +387,7 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
                 answer=[Paragraph(answer_i(doc))], evidence=_evidence_i(doc, fig_dir),
                 settings=_settings(doc, config),
                 appendix=_costs_figure(doc, fig_dir) + _appendix_i(doc, config),
+                setup=setup_i(doc), conclusion=conclusion_i(doc),
                 overview=(f"{first['name']}: {_n(first['conv']['params'])} parameters against "
                           f"{_n(first['dense']['params'])} for the dense layer with the same "
                           f"sizes; {first['ratio_macs']:,.0f} times fewer MACs"))
@@ -326,7 +395,7 @@ def part_report(part_key: str, results: dict[str, dict], out: Path, fig_dir: Pat
             sv, fc = doc["layers"][0]["sparse_view"], doc["fc"]
             report = PartReport(
                 answer=[Paragraph(answer_ii(doc))], evidence=_evidence_ii(doc, fig_dir),
-                appendix=_appendix_ii(doc),
+                appendix=_appendix_ii(doc), setup=setup_ii(doc), conclusion=conclusion_ii(doc),
                 overview=(f"{doc['layers'][0]['name']} = a {_dims(sv['shape'])} matrix with "
                           f"{_n(sv['nnz'])} non-zeros; FC{fc['n_out']} = a conv with a "
                           f"{shape_text(fc['conv_view']['kernel'])} kernel (difference "
