@@ -78,7 +78,7 @@ def _train_command(out: Path) -> str:
 def _metrics(out: Path, exp_id: str) -> dict[str, Any]:
     path = out / exp_id / "metrics.json"
     if not path.exists():
-        raise MlsplabError(f"--out {out}: no trained ESC-10 models ({path} is missing); train "
+        raise MlsplabError(f"--runs {out}: no trained ESC-10 models ({path} is missing); train "
                            f"them with {_train_command(out)}")
     return read_json(path)
 

@@ -78,7 +78,7 @@ def find_predictors(out: Path, model: str | None) -> list[Predictor]:
     if not found:
         what = f"trained {model} model" if model else "trained sentiment model"
         example = model or "lstm-attention"
-        raise MlsplabError(f"--out {out}: no {what} (no {out}/<id>/model.pt); train one with "
+        raise MlsplabError(f"--runs {out}: no {what} (no {out}/<id>/model.pt); train one with "
                            f"`mlsplab sentiment --model {example} --out {out}` (add --quick "
                            "for a minutes-long smoke run)")
     return [load_predictor(p) for _, p in found]

@@ -58,13 +58,13 @@ def build_report(out: str | Path, *, compare: str | Path | None = None,
     out = Path(out)
     submission = submission_name(author) if author.strip() else None
     if not out.is_dir():
-        raise MlsplabError(f"--out {out}: no such results folder; run `mlsplab reproduce` first")
+        raise MlsplabError(f"--runs {out}: no such results folder; run `mlsplab reproduce` first")
     reference = load_reference(compare) if compare is not None else None
     report_dir = out / "report"
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise MlsplabError(f"--out {out}: cannot create {report_dir} ({e.strerror})") from e
+        raise MlsplabError(f"--runs {out}: cannot create {report_dir} ({e.strerror})") from e
     source = source_info()
     doc = build_document(load_results(out), report_dir, reference=reference,
                          author=" ".join(author.split()), source=source)

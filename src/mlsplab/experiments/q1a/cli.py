@@ -40,5 +40,5 @@ def main(args: argparse.Namespace) -> int:
     metrics = compute(EmbeddingsConfig.from_options(options), options.out)
     print(f"wrote {options.out / EXPERIMENT_ID}/metrics.json")
     print(prose.overview(metrics))
-    print(f"`mlsplab report --out {options.out}` writes the figures and the answer.")
+    print(f"`mlsplab report --runs {options.out}` writes the figures and the answer.")
     return 0
