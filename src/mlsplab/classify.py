@@ -9,7 +9,13 @@ stored in the model file. Two classifiers of a results folder answer:
 * the assignment's Adam/BatchNorm CNN (``q3b-batchnorm``), the seed with the highest
   validation accuracy;
 * Q3(c)'s headline ensemble (the combination chosen on validation) of the seed whose headline
-  has the highest out-of-fold validation accuracy, with that seed's fitted weights.
+  has the highest out-of-fold validation accuracy, with that seed's fitted weights;
+* when it has been trained (``q3x-deep-cnn``), the deeper CNN beyond the assignment, the fold
+  model with the highest validation accuracy: it answers first. A results folder with only the
+  deeper CNN is enough.
+
+A silent, clipped or short file is still classified, with a warning; a file with NaN or
+infinite samples is refused with one line naming it.
 
 Every model file loads with ``torch.load(weights_only=True)``.
 """
@@ -29,6 +35,7 @@ from mlsplab.cli_options import add_runs, examples, positive_int
 from mlsplab.data.esc50 import decode_audio
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.q3.config import ENSEMBLE_ID, MODELS_DIR
+from mlsplab.experiments.q3.deep_config import DEEP_ID
 from mlsplab.experiments.q3.train import load_model
 from mlsplab.features.logmel import LogMelParams, log_mel_spectrogram
 from mlsplab.formatting import count
@@ -113,13 +120,47 @@ def headline_ensemble(out: Path) -> Classifier:
                       list(entry["weights_per_seed"][i]))
 
 
+def deeper_cnn(out: Path) -> Classifier:
+    """The deeper CNN's fold model with the highest validation accuracy."""
+    doc = _metrics(out, DEEP_ID)
+    i = int(np.argmax(doc["val_accuracy_per_fold"]))
+    model, info = _load(out, doc["models"][i])
+    fold = doc["folds"][i]
+    return Classifier(f"deeper CNN (test fold {fold['test_fold']}'s model, the best validation "
+                      f"accuracy of {len(doc['folds'])} folds)", [model], [info], [1.0])
+
+
+def available_classifiers(out: Path) -> list[Classifier]:
+    """The deeper CNN first when trained, then the assignment's CNN and Q3(c)'s ensemble (both
+    required unless the deeper CNN is there)."""
+    found = [deeper_cnn(out)] if (out / DEEP_ID / "metrics.json").exists() else []
+    if found and not (out / SINGLE_ID / "metrics.json").exists():
+        return found
+    return [*found, adam_batchnorm(out), headline_ensemble(out)]
+
+
+SILENT_PEAK = 1e-4  # peak |sample| below this (-80 dBFS): silent
+CLIPPED_FRACTION = 1e-3  # more samples than this at full scale: clipped
+
+
+def check_level(y: np.ndarray, name: str) -> None:
+    """Warn (and go on) when a clip is silent or clipped: the answer may mean little."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak < SILENT_PEAK:
+        log.warning("%s: silent (peak %.1e); the classes below are a guess", name, peak)
+    elif (clipped := float(np.mean(np.abs(y) >= 0.999))) > CLIPPED_FRACTION:
+        log.warning("%s: clipped (%.1f %% of samples at full scale); the distortion may "
+                    "change the answer", name, 100 * clipped)
+
+
 def read_audio(path: Path, params: LogMelParams) -> np.ndarray:
     """A file as the loader would make it: mono, ``params.sr`` Hz, ``clip_seconds`` long.
 
     Raises
     ------
     MlsplabError
-        If the file is missing, a folder, empty or not decodable audio.
+        If the file is missing, a folder, empty, not decodable audio, or holds NaN or
+        infinite samples.
     """
     if not path.exists():
         raise MlsplabError(f"{path}: no such file; {FIX_AUDIO}")
@@ -128,8 +169,10 @@ def read_audio(path: Path, params: LogMelParams) -> np.ndarray:
     data = path.read_bytes()
     if not data:
         raise MlsplabError(f"{path}: empty file; {FIX_AUDIO}")
-    return decode_audio(data, name=str(path), sr=params.sr,
-                        n_samples=round(params.clip_seconds * params.sr), fix=FIX_AUDIO)
+    y = decode_audio(data, name=str(path), sr=params.sr,
+                     n_samples=round(params.clip_seconds * params.sr), fix=FIX_AUDIO)
+    check_level(y, str(path))
+    return y
 
 
 def top_classes(probs: np.ndarray, names: list[str], k: int) -> list[tuple[str, float]]:
@@ -148,7 +191,7 @@ def classify(files: list[Path], out: Path, k: int = 3) -> list[dict[str, Any]]:
     """
     if k < 1:
         raise MlsplabError(f"--top={k} must be >= 1")
-    classifiers = [adam_batchnorm(out), headline_ensemble(out)]
+    classifiers = available_classifiers(out)
     info = classifiers[0].infos[0]
     params = LogMelParams(**info["feature_params"])
     names = list(info["class_names"])

@@ -50,7 +50,7 @@ from mlsplab.stopping import StopFlag, StopRequested
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = ("sgd", "sgd-momentum", "rmsprop", "adam")
+OPTIMIZERS = ("sgd", "sgd-momentum", "rmsprop", "adam", "adamw")
 
 
 @dataclass
@@ -78,6 +78,8 @@ def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
         return torch.optim.RMSprop(params, lr=config.lr, weight_decay=wd)
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=wd)
+    if config.optimizer == "adamw":  # decoupled weight decay (Loshchilov & Hutter, ICLR 2019)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=wd)
     raise MlsplabError(f"optimizer={config.optimizer!r}; expected one of {OPTIMIZERS}")
 
 
@@ -105,6 +107,7 @@ def fit(
     progress: bool = True,
     desc: str = "train",
     deadline: float | None = None,
+    lr_schedule: Callable[[int, int, int], float] | None = None,
 ) -> TrainResult:
     """Train ``model`` for ``config.epochs`` epochs, resuming from ``checkpoint_path`` if present.
 
@@ -132,6 +135,9 @@ def fit(
     deadline : float, optional
         Wall-clock time (``time.time()``) at which to stop: the state is checkpointed and the
         result comes back with ``finished=False``; calling again resumes where it stopped.
+    lr_schedule : callable, (epoch, batch, n_batches) -> factor, optional
+        The learning rate of each step is ``config.lr`` times this factor: a pure function of
+        the position, so a resumed run follows the same schedule (no scheduler state).
 
     Returns
     -------
@@ -200,6 +206,9 @@ def fit(
                                leave=False)
             for b in range(start_batch, len(batches)):
                 optimizer.zero_grad(set_to_none=True)
+                if lr_schedule is not None:
+                    for group in optimizer.param_groups:
+                        group["lr"] = config.lr * lr_schedule(epoch, b, len(batches))
                 loss_sum, n = train_step(model, batches[b])
                 (loss_sum / n).backward()
                 if config.grad_clip:

@@ -188,6 +188,10 @@ def decode_audio(data: bytes, *, name: str, sr: int = SAMPLE_RATE,
                            f"{fix}") from e
     if y.shape[0] == 0:
         raise MlsplabError(f"{name}: audio file holds no samples; {fix}")
+    if not np.isfinite(y).all():  # librosa would fail later with a traceback
+        bad = int(y.size - np.isfinite(y).sum())
+        raise MlsplabError(f"{name}: audio holds {bad} NaN or infinite sample value(s), which "
+                           "no model can read; export it again with finite samples")
     if y.shape[1] > 1:
         log.warning("%s: %d channels; averaging to mono", name, y.shape[1])
     y = y.mean(axis=1)  # (n, channels) -> (n,)

@@ -103,6 +103,11 @@ PARTS: tuple[Part, ...] = (
          "models, and the ESC-10 five-fold cross-validation that published results use.",
          ("q3x-augmented", "q3x-ensemble", "q3x-cv"), f"{Q3}.summary:part_report",
          beyond=True),
+    Part("q3x-deep",
+         "Beyond Q3 (deeper CNN): a deeper ESC-10 CNN under five-fold cross-validation",
+         "Not asked by the assignment: a deeper CNN trained from scratch with augmentation, "
+         "mixup and a learning-rate schedule, under the same five folds as the assignment's CNN.",
+         ("q3x-deep-cnn", "q3x-cv"), f"{Q3}.deep_summary:part_report", beyond=True),
     Part("q4i", "Q4(i) Cost and memory: CNN layer against dense layer",
          "The computational complexity and memory of a general CNN layer against a feed-forward "
          "(dense) layer.",
@@ -142,6 +147,8 @@ STEPS: tuple[Step, ...] = (
          f"{Q3}.run:run", f"{Q3}.config:Q3Config"),
     Step("q3x-cv", ("q3x-cv",), "q3x", "ESC-10 five-fold cross-validation",
          f"{Q3}.cv:run", f"{Q3}.config:CrossValidationConfig", beyond=True),
+    Step("q3x-deep-cnn", ("q3x-deep-cnn",), "q3x-deep", "ESC-10 deeper CNN, five folds",
+         f"{Q3}.deep_cv:run", f"{Q3}.deep_config:DeepCvConfig", beyond=True),
     Step("q4", ("q4-conv-dense",), "q4i", "conv vs dense",
          "mlsplab.experiments.q4.run:run", "mlsplab.experiments.q4.config:Q4Config"),
 )

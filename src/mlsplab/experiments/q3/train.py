@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,11 @@ from mlsplab.experiments.q3.config import (
     Training,
 )
 from mlsplab.experiments.q3.data import EscData, load_split
+from mlsplab.experiments.q3.deep_config import DeepTraining
 from mlsplab.features.logmel import LogMelParams
 from mlsplab.io import atomic_write_json, config_hash
 from mlsplab.models.esc_cnn import EscCnn, EscCnnConfig
+from mlsplab.models.esc_deep_cnn import EscDeepCnn, EscDeepCnnConfig
 from mlsplab.runtime import select_device
 from mlsplab.seeding import set_seed
 from mlsplab.training import TrainConfig, fit, make_optimizer, remove_checkpoint, save_torch
@@ -63,7 +66,7 @@ class TrainJob:
     cache_dir: str  # the feature cache (extracted before the jobs run)
     params: LogMelParams
     feature_key: str  # hash of the front end and the archive
-    training: Training
+    training: Training | DeepTraining
     seed: int
     split: Split
     epochs: int
@@ -92,9 +95,8 @@ class TrainJob:
                 "early_stopping": None}
 
 
-def optimizer_settings(training: Training) -> dict[str, Any]:
+def optimizer_settings(config: TrainConfig) -> dict[str, Any]:
     """The optimizer's settings as torch constructs it (its defaults for what is not set)."""
-    config = TrainConfig(optimizer=training.optimizer, lr=training.lr, momentum=MOMENTUM)
     opt = make_optimizer(config, [torch.nn.Parameter(torch.zeros(1))])
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in opt.defaults.items()
             if isinstance(v, (int, float, bool, tuple)) or v is None}
@@ -170,12 +172,13 @@ def _reuse(job: TrainJob, identity: dict[str, Any]) -> dict[str, Any] | None:
     return {**done, "reused": True}  # marked for this call's timing only, not in the file
 
 
-def _save_model(job: TrainJob, data: EscData, model_config: EscCnnConfig,
-                state: dict[str, torch.Tensor], best_epoch: int) -> Path:
+def _save_model(job: TrainJob, data: EscData, recipe: Recipe, state: dict[str, torch.Tensor],
+                best_epoch: int) -> Path:
     """Write ``model.pt`` atomically and check that it loads back with ``weights_only=True``."""
     path = job.run_dir / MODEL_FILE
     save_torch(path, {
-        "format": MODEL_FORMAT, "model_config": asdict(model_config),
+        "format": MODEL_FORMAT, "model_config": asdict(recipe.model_config),
+        "architecture": recipe.architecture,
         "state": {k: v.detach().cpu() for k, v in state.items()},
         "class_names": data.class_names, "feature_params": asdict(job.params),
         "mean": torch.from_numpy(data.mean), "std": torch.from_numpy(data.std),
@@ -212,20 +215,31 @@ def train_one(job: TrainJob) -> dict[str, Any]:
         torch.set_num_threads(previous_threads)
 
 
-def _train(job: TrainJob) -> dict[str, Any]:
-    device = select_device(job.device)
-    identity = job.identity(device)
-    if (done := _reuse(job, identity)) is not None:
-        return done
-    t0 = time.perf_counter()
-    data = load_split(job.zip_path, job.cache_dir, job.split, job.params)
+@dataclass
+class Recipe:
+    """What differs between the models trained by :func:`train_one`: the model, its config
+    (saved in ``model.pt``), the trainer's settings, the step and the batches."""
+
+    model: torch.nn.Module
+    model_config: Any  # a dataclass: EscCnnConfig or EscDeepCnnConfig
+    architecture: str  # "cnn" (the assignment's) or "deep" (EscDeepCnn)
+    train: TrainConfig
+    train_step: Callable[[torch.nn.Module, Any], tuple[torch.Tensor, int]]
+    train_batches: Callable[[int], list[Any]]
+    lr_schedule: Callable[[int, int, int], float] | None = None
+
+
+def _assignment_recipe(job: TrainJob, data: EscData, device: torch.device) -> Recipe:
+    """The assignment's CNN (optionally with q3x-augmented's augmentation)."""
+    training = job.training
+    assert isinstance(training, Training)
     model_config = EscCnnConfig(n_mels=data.X["train"].shape[2],
                                 n_frames=data.X["train"].shape[3],
-                                n_classes=len(data.class_names), norm=job.training.norm)
+                                n_classes=len(data.class_names), norm=training.norm)
     set_seed(job.seed)  # the one seeding of this training: initialisation; batches use job.seed
     model = EscCnn(model_config).to(device)
     X, y = data.X["train"].to(device), data.y["train"].to(device)
-    augment = job.augment if job.training.augment else None
+    augment = job.augment if training.augment else None
 
     def train_step(m: torch.nn.Module, idx: np.ndarray) -> tuple[torch.Tensor, int]:
         x = X[torch.from_numpy(idx).to(device)]  # (B, 1, F, T)
@@ -235,25 +249,45 @@ def _train(job: TrainJob) -> dict[str, Any]:
         return F.cross_entropy(logits, y[torch.from_numpy(idx).to(device)],
                                reduction="sum"), len(idx)
 
+    train = TrainConfig(epochs=job.epochs, optimizer=training.optimizer, lr=training.lr,
+                        momentum=MOMENTUM, early_stop_patience=None)
+    return Recipe(model, model_config, "cnn", train, train_step,
+                  lambda epoch: batches(len(X), job.seed, epoch, job.batch_size))
+
+
+def _recipe(job: TrainJob, data: EscData, device: torch.device) -> Recipe:
+    if isinstance(job.training, Training):
+        return _assignment_recipe(job, data, device)
+    from mlsplab.experiments.q3.deep_train import deep_recipe  # imports this module
+
+    return deep_recipe(job, data, device)
+
+
+def _train(job: TrainJob) -> dict[str, Any]:
+    device = select_device(job.device)
+    identity = job.identity(device)
+    if (done := _reuse(job, identity)) is not None:
+        return done
+    t0 = time.perf_counter()
+    data = load_split(job.zip_path, job.cache_dir, job.split, job.params)
+    recipe = _recipe(job, data, device)
+    model = recipe.model
     X_val, y_val = data.X["val"].to(device), data.y["val"].to(device)
 
-    def evaluate(m: torch.nn.Module) -> dict[str, float]:
+    def evaluate(m: torch.nn.Module) -> dict[str, float]:  # no augmentation: the clips as they are
         logits = predict_logits(m, X_val, job.eval_batch)
         return {"loss": float(F.cross_entropy(logits, y_val)),
                 "accuracy": float((logits.argmax(1) == y_val).float().mean())}
 
-    train = TrainConfig(epochs=job.epochs, optimizer=job.training.optimizer, lr=job.training.lr,
-                        momentum=MOMENTUM, early_stop_patience=None)
     job.run_dir.mkdir(parents=True, exist_ok=True)
-    result = fit(model, config=train,
-                 train_batches=lambda epoch: batches(len(X), job.seed, epoch, job.batch_size),
-                 train_step=train_step, evaluate=evaluate,
+    result = fit(model, config=recipe.train, train_batches=recipe.train_batches,
+                 train_step=recipe.train_step, evaluate=evaluate,
                  checkpoint_path=job.run_dir / CHECKPOINT_FILE, run_config=identity,
-                 seed=job.seed, progress=False, desc=job.name)
+                 seed=job.seed, progress=False, desc=job.name, lr_schedule=recipe.lr_schedule)
     out: dict[str, Any] = {
         "config": identity, "config_hash": config_hash(identity), "name": job.name,
         "training": job.training.key, **asdict(job.training), "seed": job.seed,
-        "split": job.split.tag, "optimizer_settings": optimizer_settings(job.training),
+        "split": job.split.tag, "optimizer_settings": optimizer_settings(recipe.train),
         "history": result.history, "epochs_completed": len(result.history),
         "best_epoch": result.best_epoch,
         "n_parameters": sum(p.numel() for p in model.parameters())}
@@ -266,7 +300,7 @@ def _train(job: TrainJob) -> dict[str, Any]:
                 "train_seconds": sum(r["seconds"] for r in result.history),
                 "wall_seconds": time.perf_counter() - t0, "host": where(),
                 "device": str(device), "threads": torch.get_num_threads()})
-    model_path = _save_model(job, data, model_config, result.best_state, result.best_epoch)
+    model_path = _save_model(job, data, recipe, result.best_state, result.best_epoch)
     removable = [job.run_dir / n for n in (CHECKPOINT_FILE, CHECKPOINT_FILE + ".best")]
     out["disk"] = {"model_bytes": model_path.stat().st_size,
                    "resume_checkpoint_bytes_deleted": sum(p.stat().st_size for p in removable
@@ -278,12 +312,12 @@ def _train(job: TrainJob) -> dict[str, Any]:
     return out
 
 
-def load_model(path: str | Path) -> tuple[EscCnn, dict[str, Any]]:
+def load_model(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """A finished model from its ``model.pt`` (``weights_only=True``), in eval mode.
 
     Returns
     -------
-    model : EscCnn
+    model : EscCnn or EscDeepCnn (``architecture`` in the file; absent: the assignment's CNN)
     info : dict
         The file's other entries: ``class_names``, ``feature_params``, ``mean``/``std``
         tensors of shape (n_mels, 1), ``training``, ``seed``, ``split``, ``best_epoch``.
@@ -303,7 +337,12 @@ def load_model(path: str | Path) -> tuple[EscCnn, dict[str, Any]]:
                            "folder and train it again") from e
     if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
         raise MlsplabError(f"{path}: not an mlsplab ESC-10 model file (format tag missing)")
-    model = EscCnn(EscCnnConfig(**blob["model_config"]))
+    model: torch.nn.Module
+    if blob.get("architecture", "cnn") == "deep":
+        config = dict(blob["model_config"])
+        model = EscDeepCnn(EscDeepCnnConfig(**{**config, "channels": tuple(config["channels"])}))
+    else:
+        model = EscCnn(EscCnnConfig(**blob["model_config"]))
     model.load_state_dict(blob["state"])
     model.eval()
     return model, {k: v for k, v in blob.items() if k not in ("state", "model_config")}
