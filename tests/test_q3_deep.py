@@ -144,7 +144,7 @@ def test_report_section_and_confused_pairs(counted: tuple[Path, dict[str, int]],
     doc = json.loads((out / DEEP_ID / "metrics.json").read_text())
     report = part_report("q3x-deep", {DEEP_ID: doc}, out, tmp_path / "fig")
     text = " ".join(b.text for b in report.answer)
-    assert "five folds" in text and "Piczak CNN 80.5 %" in text
+    assert "over the five folds" in text and "Piczak's CNN reached 80.5 %" in text
     assert report.overview.startswith("deeper CNN, five-fold")
     cm = [[8, 0, 0], [0, 5, 3], [0, 1, 7]]
     assert confused_pairs(cm, ["dog", "rain", "crackling_fire"]) == [

@@ -50,9 +50,7 @@ log = logging.getLogger(__name__)
 
 TITLE = "MLSP Assignment 3 (E9 205, homework 3)"
 QUICK_BANNER = "QUICK MODE \u2014 not the assignment's settings"
-BEYOND_TITLE = "Beyond the assignment"
-BEYOND_NOTE = ("Not asked by the assignment and not part of its answers: experiments that put "
-               "the graded answers in context.")
+BEYOND_TITLE = "Beyond the assignment: not asked, not part of the answers"
 
 
 def _subtitle(source: SourceInfo | None) -> str:
@@ -143,7 +141,7 @@ def body_blocks(outcomes: list[PartOutcome], results: Results) -> list[Block]:
             body += part_section(outcome, results)
     beyond = [o for o in outcomes if o.part.beyond]
     if beyond:
-        body += [Heading(BEYOND_TITLE, 1, anchor="beyond"), Paragraph(BEYOND_NOTE, "note")]
+        body.append(Heading(BEYOND_TITLE, 1, anchor="beyond"))
         for outcome in beyond:
             body += part_section(outcome, results, level=2)
     return body

@@ -148,16 +148,16 @@ def _overview_row(outcome: PartOutcome) -> list[str]:
 def overview_blocks(outcomes: list[PartOutcome]) -> list[Block]:
     """The answers table (each part's conclusion in a line, never stronger than the section);
     the deviations and settings tables are in the appendix."""
+    # the graded parts only: the beyond chapter answers no question of the assignment
     graded = [o for o in outcomes if not o.part.beyond]
-    beyond = [o for o in outcomes if o.part.beyond]
-    full = all(o.status.startswith("full") for o in outcomes)
+    full = all(o.status.startswith("full") for o in graded)
     caption = ("Each part's conclusion in one line. Every part ran at the assignment's "
                "settings, with the deviations its set-up line states." if full else
                "Each part's conclusion in one line; a part that did not run at the "
                "assignment's settings says how.")
     blocks: list[Block] = [
         Heading("Overview", 1, anchor="overview"),
-        Table(["part", "answer"], [_overview_row(o) for o in graded + beyond], caption=caption)]
+        Table(["part", "answer"], [_overview_row(o) for o in graded], caption=caption)]
     if any(o.report is not None and o.report.deviations for o in outcomes):
         blocks.append(Paragraph("Each part's set-up line says how it departs from the "
                                 "assignment; the appendix lists every deviation once, with the "

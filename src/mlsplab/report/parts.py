@@ -112,16 +112,19 @@ def part_section(outcome: PartOutcome, results: Results, level: int = 1) -> list
     evidence. Settings are in the appendix's settings table; no paths, hashes or commands here.
     """
     part = outcome.part
-    asks = part.asks if part.beyond else f"Asked: {part.asks}"
-    blocks: list[Block] = [Heading(part.title, level, anchor=part.key),
-                           Paragraph(asks, "question")]
+    report = outcome.report
+    blocks: list[Block] = [Heading(part.title, level, anchor=part.key)]
+    # a beyond part was not asked: its set-up line says what was run (the chapter's opening
+    # says that none of it is graded)
+    if not (part.beyond and report is not None and report.setup and report.conclusion):
+        asks = part.asks if part.beyond else f"Asked: {part.asks}"
+        blocks.append(Paragraph(asks, "question"))
     if outcome.error:
         blocks += [Paragraph(f"The results of this part exist but its section could not be "
                              f"built: {outcome.error}. If they come from an older version, "
                              "rebuild them (the appendix's status names the command).",
                              "warning"),
                    _fallback_table(outcome, results)]
-    report = outcome.report
     if report is not None and report.conclusion:
         if report.setup:
             blocks.append(Paragraph(report.setup, "setup"))

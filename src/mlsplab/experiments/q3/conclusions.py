@@ -23,7 +23,7 @@ from mlsplab.experiments.q3.reading import (
     fmt_loss,
     last_gap,
 )
-from mlsplab.formatting import percent, points
+from mlsplab.formatting import count, percent, points
 
 Docs = dict[str, dict[str, Any]]
 EXTRA = "q3a-rmsprop-lr1e-3"  # beside the assignment's RMSprop, labelled as an extra
@@ -262,13 +262,14 @@ def overview_c(doc: dict[str, Any]) -> str:
 def setup_x(docs: Docs) -> str:
     parts = []
     if "q3x-augmented" in docs:
-        parts.append("Adam/BatchNorm trained with random time shifts and SpecAugment-style "
-                     "masks (3 seeds)")
+        n = len(docs["q3x-augmented"].get("seeds", []))
+        parts.append("Adam/BatchNorm with random time shifts and SpecAugment-style masks "
+                     f"({count(n, 'seed')})")
     if "q3x-ensemble" in docs:
-        parts.append("ensembles that include the augmented models, chosen on validation")
+        parts.append("ensembles including them")
     if "q3x-cv" in docs:
-        parts.append("the five-fold cross-validation that published ESC-10 results use (one "
-                     "seed, test fold k, validation fold k\u22121)")
+        parts.append("the five-fold cross-validation of published ESC-10 results (test fold "
+                     "k, validation fold k\u22121)")
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "." if parts else ""
 

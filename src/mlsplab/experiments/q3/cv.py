@@ -12,7 +12,7 @@ and is reused from ``<out>/q3-models/`` when that exists.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from mlsplab.experiments.q3.config import CV_ID, CrossValidationConfig, Training
 from mlsplab.experiments.q3.data import extract_features, feature_identity
 from mlsplab.experiments.q3.ensemble import mean_std
 from mlsplab.experiments.q3.run import make_jobs, run_jobs
+from mlsplab.experiments.q3.train import TrainJob
 from mlsplab.features.logmel import LogMelParams
 from mlsplab.runtime import select_device
 
@@ -53,6 +54,43 @@ def fold_metrics(training: Training, runs: list[dict[str, Any]]) -> dict[str, An
     return doc
 
 
+@dataclass
+class FoldPlan:
+    """The trainings of one five-fold step, planned: what it records and the jobs to run."""
+
+    recorded: dict[str, Any]  # the step's config as metrics.json records (and hashes) it
+    features: dict[str, Any]  # the feature cache, described for metrics.json
+    jobs: list[TrainJob]  # one per (training, split), in that nesting order
+    zip_path: Path
+
+
+def plan_folds(options: RunOptions, config: Any, exp_id: str,
+               trainings: list[Any]) -> FoldPlan | None:
+    """The jobs of ``trainings`` on every split of :func:`cv_splits`, with ``config``'s
+    seed, horizon and batch sizes; None when ``<out>/<exp_id>`` is already finished.
+
+    ``config`` is :class:`CrossValidationConfig` or any config with the same fields (``seed``,
+    ``epochs``, ``n_folds``, ``batch_size``, ``eval_batch``, ``threads``, ``device``,
+    ``augment``, ``record()``): every five-fold step shares this protocol.
+    """
+    out = Path(options.out)
+    zip_path = locate(ESC50_ZIP, options.data_dir)
+    feature_params = LogMelParams()
+    ident = feature_identity(zip_path, feature_params)
+    splits = cv_splits(config.n_folds)
+    recorded = {**config.record(), "device_used": select_device(config.device).type,
+                "features": ident["cache_key"], "splits": [s.tag for s in splits],
+                "early_stopping": None}
+    if finished_metrics(out / exp_id, recorded) is not None:
+        return None
+    features = extract_features(zip_path, out / "cache", feature_params)
+    jobs = make_jobs(out, zip_path, feature_params, ident["cache_key"], trainings,
+                     (config.seed,), splits, epochs=config.epochs,
+                     batch_size=config.batch_size, eval_batch=config.eval_batch,
+                     threads=config.threads, device=config.device, augment=config.augment)
+    return FoldPlan(recorded, features, jobs, zip_path)
+
+
 def run(options: RunOptions, **params: Any) -> None:
     """Train (or reuse) every fold of every model of :data:`CV_MODELS`; write ``q3x-cv``.
 
@@ -65,23 +103,12 @@ def run(options: RunOptions, **params: Any) -> None:
     """
     t0 = time.perf_counter()
     config = CrossValidationConfig.from_options(options, **params)
-    out = Path(options.out)
-    zip_path = locate(ESC50_ZIP, options.data_dir)
-    feature_params = LogMelParams()
-    ident = feature_identity(zip_path, feature_params)
-    splits = cv_splits(config.n_folds)
-    recorded = {**config.record(), "device_used": select_device(config.device).type,
-                "features": ident["cache_key"], "splits": [s.tag for s in splits],
-                "early_stopping": None}
-    if finished_metrics(out / CV_ID, recorded) is not None:
+    plan = plan_folds(options, config, CV_ID, list(config.models))
+    if plan is None:
         return
-    features = extract_features(zip_path, out / "cache", feature_params)
-    jobs = make_jobs(out, zip_path, feature_params, ident["cache_key"], list(config.models),
-                     (config.seed,), splits, epochs=config.epochs,
-                     batch_size=config.batch_size, eval_batch=config.eval_batch,
-                     threads=config.threads, device=config.device, augment=config.augment)
+    jobs, out = plan.jobs, Path(options.out)
     results = run_jobs(options, jobs, CV_ID)
-    n = len(splits)
+    n = config.n_folds  # jobs: model-major, one per split
     models = {m.key: fold_metrics(m, results[i * n:(i + 1) * n])
               for i, m in enumerate(config.models)}
     head = models[config.models[0].key]  # the assignment's Adam/BatchNorm CNN
@@ -93,9 +120,9 @@ def run(options: RunOptions, **params: Any) -> None:
            "histories": [r["history"] for r in results],
            "history_runs": [f"{j.training.label} {j.split.tag}" for j in jobs],
            "epochs_completed": [r["epochs_completed"] for r in results],
-           "class_names": results[0]["class_names"], "data": provenance(zip_path),
-           "features": features, "executor": getattr(options.executor, "name", "serial"),
+           "class_names": results[0]["class_names"], "data": provenance(plan.zip_path),
+           "features": plan.features, "executor": getattr(options.executor, "name", "serial"),
            "train_seconds_all_folds": float(sum(r["train_seconds"] for r in results)),
            "n_trained_in_this_call": sum(1 for r in results if not r.get("reused")),
            "wall_seconds_of_this_call": time.perf_counter() - t0}
-    write_metrics(experiment_dir(out, CV_ID), CV_ID, recorded, doc)
+    write_metrics(experiment_dir(out, CV_ID), CV_ID, plan.recorded, doc)

@@ -15,18 +15,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mlsplab.data.files import ESC50_ZIP, locate, provenance
-from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
+from mlsplab.data.files import provenance
+from mlsplab.experiments.common import experiment_dir, write_metrics
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.q3.config import cv_splits
-from mlsplab.experiments.q3.cv import fold_metrics
-from mlsplab.experiments.q3.data import extract_features, feature_identity
+from mlsplab.experiments.q3.cv import fold_metrics, plan_folds
 from mlsplab.experiments.q3.deep_config import DEEP_ID, DeepCvConfig, DeepTraining
-from mlsplab.experiments.q3.run import make_jobs, run_jobs
-from mlsplab.features.logmel import LogMelParams
+from mlsplab.experiments.q3.run import run_jobs
 from mlsplab.models.esc_cnn import EscCnnConfig, conv_layers
 from mlsplab.models.esc_deep_cnn import EscDeepCnn, EscDeepCnnConfig, deep_cost
-from mlsplab.runtime import select_device
 
 
 def assignment_cost(config: EscCnnConfig) -> dict[str, int]:
@@ -75,37 +71,26 @@ def run(options: RunOptions, **params: Any) -> None:
     """
     t0 = time.perf_counter()
     config = DeepCvConfig.from_options(options, **params)
-    out = Path(options.out)
-    zip_path = locate(ESC50_ZIP, options.data_dir)
-    feature_params = LogMelParams()
-    ident = feature_identity(zip_path, feature_params)
-    splits = cv_splits(config.n_folds)
-    recorded = {**config.record(), "device_used": select_device(config.device).type,
-                "features": ident["cache_key"], "splits": [s.tag for s in splits],
-                "early_stopping": None}
-    if finished_metrics(out / DEEP_ID, recorded) is not None:
+    plan = plan_folds(options, config, DEEP_ID, [config.model])
+    if plan is None:
         return
-    features = extract_features(zip_path, out / "cache", feature_params)
-    jobs = make_jobs(out, zip_path, feature_params, ident["cache_key"], [config.model],
-                     (config.seed,), splits, epochs=config.epochs,
-                     batch_size=config.batch_size, eval_batch=config.eval_batch,
-                     threads=config.threads, device=config.device, augment=config.augment)
+    out, jobs = Path(options.out), plan.jobs
     results = run_jobs(options, jobs, DEEP_ID)
     folds = fold_metrics(config.model, results)
     n_classes = len(results[0]["class_names"])
     doc = {"beyond_assignment": True, "quick": config.quick, "seed": config.seed,
            "epochs": config.epochs, "model": {**asdict(config.model), "key": config.model.key},
-           **folds, "cost": model_cost(config.model, feature_params.n_mels,
-                                       feature_params.n_frames, n_classes),
+           **folds, "cost": model_cost(config.model, plan.jobs[0].params.n_mels,
+                                       plan.jobs[0].params.n_frames, n_classes),
            "n_parameters": results[0]["n_parameters"],
            "histories": [r["history"] for r in results],
            "history_runs": [j.split.tag for j in jobs],
            "epochs_completed": [r["epochs_completed"] for r in results],
            "optimizer_settings": results[0]["optimizer_settings"],
-           "class_names": results[0]["class_names"], "data": provenance(zip_path),
-           "features": features, "executor": getattr(options.executor, "name", "serial"),
+           "class_names": results[0]["class_names"], "data": provenance(plan.zip_path),
+           "features": plan.features, "executor": getattr(options.executor, "name", "serial"),
            "wall_seconds_per_fold": [r["wall_seconds"] for r in results],
            "train_seconds_all_folds": float(sum(r["train_seconds"] for r in results)),
            "n_trained_in_this_call": sum(1 for r in results if not r.get("reused")),
            "wall_seconds_of_this_call": time.perf_counter() - t0}
-    write_metrics(experiment_dir(out, DEEP_ID), DEEP_ID, recorded, doc)
+    write_metrics(experiment_dir(out, DEEP_ID), DEEP_ID, plan.recorded, doc)
