@@ -69,7 +69,7 @@ def test_cli_prints_every_file(trained: Path, sounds: dict[str, Path],
                                capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     classify.add_arguments(parser)
-    args = parser.parse_args([str(sounds[".wav"]), "--out", str(trained), "--top", "2"])
+    args = parser.parse_args([str(sounds[".wav"]), "--runs", str(trained), "--top", "2"])
     assert classify.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == str(sounds[".wav"]) and len(lines) == 3

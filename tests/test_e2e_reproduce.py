@@ -22,7 +22,7 @@ from mlsplab.experiments.registry import PARTS, STEPS, resolve
 
 # every flag of reproduce away from its default (--pretrained, --time-budget, --executor and
 # --address are checked below without a full run)
-FLAGS = ["--quick", "--seed", "3", "--seeds", "2", "--imdb-seeds", "2", "--epochs", "1",
+FLAGS = ["--quick", "--seed", "3", "--esc10-seeds", "2", "--imdb-seeds", "2", "--epochs", "1",
          "--max-tokens", "48", "--device", "cpu", "--precision", "fp32", "--no-estimate"]
 IMDB_IDS = ("q1b-lstm-avg", "q1c-lstm-attention", "q1d-transformer")
 Q3_IDS = next(s.ids for s in STEPS if s.key == "q3")

@@ -38,7 +38,7 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_labels_probabilities_and_attention_words(out, capsys, tmp_path):
     html_path = tmp_path / "att.html"
-    code, text, _ = run_cli(capsys, "--out", str(out), "The movie was great, I loved it!",
+    code, text, _ = run_cli(capsys, "--runs", str(out), "The movie was great, I loved it!",
                             "A <b>boring</b> & awful waste of a film.", "--html", str(html_path))
     assert code == 0
     lines = text.splitlines()
@@ -75,7 +75,7 @@ def test_file_stdin_and_one_model(out, tmp_path, capsys):
     f.write_text("great film\nawful film\n", encoding="utf-8")
     assert read_reviews(["-"], f, stdin=io.StringIO("dull plot\n")) == [
         "dull plot", "great film", "awful film"]
-    code, text, _ = run_cli(capsys, "--out", str(out), "--file", str(f), "--model", "lstm-avg")
+    code, text, _ = run_cli(capsys, "--runs", str(out), "--file", str(f), "--model", "lstm-avg")
     assert code == 0 and text.count("lstm-avg") == 2 and "lstm-attention" not in text
 
 
@@ -90,15 +90,15 @@ def test_model_file_loads_with_weights_only(out):
     (["great film", ""], "argument 2: empty review"),
     (["!!! ???"], "has no word"),
     (["zzzqx blorptastic"], "has no word"),
-    (["--model", "gru", "fine"], "--model 'gru'; expected one of"),
+    (["--model", "gru", "fine"], "argument --model: invalid choice: 'gru'"),
 ])
 def test_bad_input_is_one_line(out, capsys, args, fragment):
-    code, _, err = run_cli(capsys, "--out", str(out), *args)
+    code, _, err = run_cli(capsys, "--runs", str(out), *args)
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
 
 
 def test_no_trained_model_gives_the_command(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "--out", str(tmp_path), "a fine film")
+    code, _, err = run_cli(capsys, "--runs", str(tmp_path), "a fine film")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "no trained sentiment model" in err
     assert f"mlsplab sentiment --model lstm-attention --out {tmp_path}" in err
@@ -110,9 +110,9 @@ def test_corrupt_model_file_and_unreadable_input_file(tmp_path, capsys):
     bad = tmp_path / "q1b-lstm-avg"
     bad.mkdir()
     (bad / "model.pt").write_bytes(b"not torch")
-    code, _, err = run_cli(capsys, "--out", str(tmp_path), "a fine film")
+    code, _, err = run_cli(capsys, "--runs", str(tmp_path), "a fine film")
     assert code == 2 and "not a readable model file" in err
-    code, _, err = run_cli(capsys, "--out", str(tmp_path), "--file", str(tmp_path / "none.txt"))
+    code, _, err = run_cli(capsys, "--runs", str(tmp_path), "--file", str(tmp_path / "none.txt"))
     assert code == 2 and "--file" in err and "cannot read" in err
     blank = tmp_path / "blank.txt"
     blank.write_text("good\n\nbad\n")

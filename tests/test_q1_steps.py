@@ -41,7 +41,7 @@ def test_baseline_chooses_c_on_validation_and_reads_test_once(data_dir, tmp_path
 def test_sentiment_cli_then_comparison(data_dir, tmp_path, capsys):
     code = cli.main(["sentiment", "--model", "lstm-avg", "--quick", "--epochs", "1", "--out",
                      str(tmp_path), "--data-dir", str(data_dir), "--precision", "fp32",
-                     "--no-progress", "--compare"])
+                     "--no-progress", "--comparison"])
     text = capsys.readouterr().out
     assert code == 0 and "q1b-lstm-avg: test accuracy" in text and "results:" in text
     c = compare.run(RunOptions(out=tmp_path))

@@ -207,7 +207,7 @@ def test_unknown_model(tmp_path, capsys):
         train.run(RunOptions(out=tmp_path), model="gru")
     assert cli.main(["sentiment", "--model", "gru", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "expected one of" in err[0]
+    assert len(err) == 1 and "invalid choice: 'gru'" in err[0]
 
 
 def test_wrong_embedding_dimension(data_dir, tmp_path, monkeypatch):

@@ -31,12 +31,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from mlsplab.cli_options import add_runs, examples, positive_int
 from mlsplab.data.esc50 import decode_audio
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.q3.config import ENSEMBLE_ID, MODELS_DIR
 from mlsplab.experiments.q3.deep_config import DEEP_ID
 from mlsplab.experiments.q3.train import load_model
 from mlsplab.features.logmel import LogMelParams, log_mel_spectrogram
+from mlsplab.formatting import count
 from mlsplab.io import read_json
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def _train_command(out: Path) -> str:
 def _metrics(out: Path, exp_id: str) -> dict[str, Any]:
     path = out / exp_id / "metrics.json"
     if not path.exists():
-        raise MlsplabError(f"--out {out}: no trained ESC-10 models ({path} is missing); train "
+        raise MlsplabError(f"--runs {out}: no trained ESC-10 models ({path} is missing); train "
                            f"them with {_train_command(out)}")
     return read_json(path)
 
@@ -102,7 +104,7 @@ def adam_batchnorm(out: Path) -> Classifier:
     i = int(np.argmax(doc["val_accuracy_per_seed"]))
     model, info = _load(out, doc["models"][i])
     return Classifier(f"Adam/BatchNorm (seed {doc['seeds'][i]}, the best validation accuracy "
-                      f"of {len(doc['seeds'])} seeds)", [model], [info], [1.0])
+                      f"of {count(len(doc['seeds']), 'seed')})", [model], [info], [1.0])
 
 
 def headline_ensemble(out: Path) -> Classifier:
@@ -204,14 +206,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
                         help="audio files: WAV, FLAC or OGG, any sample rate, channels and "
                              "length (made mono, 44.1 kHz and 5 s, with a warning)")
-    parser.add_argument("--out", type=Path, default=Path("runs"),
-                        help="results folder holding the trained ESC-10 models")
-    parser.add_argument("--top", type=int, default=3, help="classes shown per classifier")
+    add_runs(parser, what="the trained ESC-10 models, written by `mlsplab reproduce` or "
+                          "`mlsplab esc10`")
+    parser.add_argument("--top", type=positive_int, default=3, metavar="N",
+                        help="the N most probable classes, per classifier")
+    parser.epilog = examples(
+        ("mlsplab classify dog.wav", "the top 3 classes from each classifier"),
+        ("mlsplab classify --runs runs-quick --top 1 *.wav",
+         "the models of a quick run (needs its q3 step)"),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Print the top classes of every file."""
-    for item in classify(args.files, args.out, args.top):
+    for item in classify(args.files, args.runs, args.top):
         print(item["file"])
         for name, top in item["results"]:
             shown = ", ".join(f"{c.replace('_', ' ')} {100 * p:.1f} %" for c, p in top)

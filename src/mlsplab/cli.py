@@ -11,8 +11,10 @@ import importlib
 import logging
 import shlex
 import sys
+from typing import NoReturn
 
 from mlsplab import __version__
+from mlsplab.cli_options import HelpFormatter, add_verbose, examples
 from mlsplab.errors import MlsplabError
 from mlsplab.stopping import StopRequested, stop_on_signals
 
@@ -26,7 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   ("Q1(b-d): train an IMDB sentiment model (lstm-avg, lstm-attention, "
                   "transformer)")),
     "predict": ("mlsplab.predict", "label your own reviews with the trained IMDB models"),
-    "bench": ("mlsplab.experiments.bench", "benchmarks: `bench sentiment` (ours vs naive)"),
+    "bench": ("mlsplab.experiments.bench", ("benchmarks: `bench sentiment` times our IMDB training step against a "
+                        "naive padded one")),
     "tdnn": ("mlsplab.experiments.q2.cli",
              "Q2: TDNN parameter count and manual backprop checked against autograd"),
     "esc10": ("mlsplab.experiments.q3.cli",
@@ -35,31 +38,58 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convdense": ("mlsplab.experiments.q4.cli",
                   "Q4: conv layer vs dense layer: cost, and each as the other"),
     "report": ("mlsplab.report.build", "rebuild the HTML/PDF report from existing results"),
+    "data": ("mlsplab.data.status",
+             "which data files are present and valid, and how to get a missing one"),
 }
+
+EXAMPLES = examples(
+    ("mlsplab report --runs results/reference", "the reference run's report, no training"),
+    ("mlsplab reproduce --quick --out runs-quick", "a smoke run of every step"),
+    ("mlsplab reproduce", "the whole assignment (hours; prints an estimate first)"),
+    ("mlsplab data", "which data files are present"),
+    ("mlsplab COMMAND --help", "a command's flags and examples"),
+)
+
+
+class UsageError(MlsplabError):
+    """A command line argparse refused (unknown flag, bad value)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, like every other error of mlsplab (its subcommands'
+    parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message}; see `{self.prog} --help`")
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mlsplab",
         description="Reproduce every experiment of the MLSP assignment and write the report.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter, epilog=EXAMPLES,
     )
     parser.add_argument("--version", action="version", version=f"mlsplab {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbose(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    chosen = next((a for a in argv if a in COMMANDS), None)
+    chosen = next((a for a in argv if not a.startswith("-")), None)  # the command's name
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=HelpFormatter)
         if name == chosen:
-            importlib.import_module(module).add_arguments(p)
+            add_verbose(p, top_level=False)
+            importlib.import_module(module).add_arguments(p)  # sets p.epilog: its examples
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")

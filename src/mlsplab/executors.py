@@ -34,6 +34,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
 
+from mlsplab import ray_auth
 from mlsplab.errors import MlsplabError
 from mlsplab.stopping import StopFlag, StopRequested, first_stop, install_handler
 
@@ -318,6 +319,7 @@ class RayExecutor:
             return
         try:
             if self.address:
+                ray_auth.enable_if_token_available()  # as `ray start` does: see ray_auth
                 ray.init(address=self.address, log_to_driver=False,
                          logging_level=logging.WARNING)
             else:
@@ -325,12 +327,13 @@ class RayExecutor:
                 ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(),
                          include_dashboard=False, log_to_driver=False,
                          logging_level=logging.WARNING)
-        except (ConnectionError, RuntimeError, ValueError) as e:
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
             ray.shutdown()  # whatever half-started processes this call left
             where_to = f"--address {self.address}" if self.address else "a local Ray"
+            auth = f"; {ray_auth.join_failure_hint()}" if self.address else ""
             raise MlsplabError(f"--executor ray: could not start or join {where_to}: "
-                               f"{_first_line(e)}; check `ray status` on the head node, or "
-                               "drop --address for a local Ray") from e
+                               f"{_first_line(e)}{auth}; check `ray status` on the head node, "
+                               "or drop --address for a local Ray") from e
         self._started = True
         log.info("Ray resources: %s", ray.cluster_resources())
 

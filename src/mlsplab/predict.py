@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlsplab.cli_options import add_alias, add_runs, examples, positive_int
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.options import DEFAULT_OUT
 from mlsplab.experiments.q1.config import MODEL_FILE_FORMAT, MODEL_IDS
 
 TOP_WORDS = 5
@@ -78,7 +78,7 @@ def find_predictors(out: Path, model: str | None) -> list[Predictor]:
     if not found:
         what = f"trained {model} model" if model else "trained sentiment model"
         example = model or "lstm-attention"
-        raise MlsplabError(f"--out {out}: no {what} (no {out}/<id>/model.pt); train one with "
+        raise MlsplabError(f"--runs {out}: no {what} (no {out}/<id>/model.pt); train one with "
                            f"`mlsplab sentiment --model {example} --out {out}` (add --quick "
                            "for a minutes-long smoke run)")
     return [load_predictor(p) for _, p in found]
@@ -211,21 +211,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reviews to label; - reads reviews from stdin, one per line")
     parser.add_argument("--file", type=Path, default=None,
                         help="a UTF-8 text file with one review per line")
-    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
-                        help="results folder holding the trained models (<out>/<id>/model.pt)")
-    parser.add_argument("--model", default=None,
-                        help=f"only this model, one of {sorted(MODEL_IDS)}; none given: "
-                             "every trained one")
-    parser.add_argument("--top-words", type=int, default=TOP_WORDS,
-                        help="most-weighted words shown for LSTM + attention")
+    add_runs(parser, what="the trained models <runs>/<id>/model.pt, written by `mlsplab "
+                          "reproduce` or `mlsplab sentiment`")
+    parser.add_argument("--model", default=None, choices=sorted(MODEL_IDS),
+                        help="only this model; none given: every trained one")
+    parser.add_argument("--top", type=positive_int, default=TOP_WORDS, metavar="N",
+                        help="the N words LSTM + attention weighted most, per review")
+    add_alias(parser, "--top-words", "--top", "top", type=positive_int)
     parser.add_argument("--html", type=Path, default=None, metavar="FILE",
                         help="also write the reviews with words highlighted by attention")
+    parser.epilog = examples(
+        ('mlsplab predict "A moving, beautifully acted film."', "label one review"),
+        ("mlsplab predict --file reviews.txt --html words.html",
+         "one review a line; attention highlights in HTML"),
+        ("echo 'Dull and far too long.' | mlsplab predict -", "reviews from stdin"),
+        ("mlsplab predict --runs runs-quick --model lstm-avg 'Great fun.'",
+         "the model of a quick run (needs its q1b step)"),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     reviews = read_reviews(args.reviews, args.file)
-    predictors = find_predictors(Path(args.out), args.model)
-    results = predict_reviews(predictors, reviews, top_words=max(1, args.top_words))
+    predictors = find_predictors(Path(args.runs), args.model)
+    results = predict_reviews(predictors, reviews, top_words=args.top)
     print(format_text(results))
     if args.html is not None:
         if not any(p.name == "lstm-attention" for p in predictors):

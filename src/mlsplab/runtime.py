@@ -30,12 +30,12 @@ from typing import Any
 
 import torch
 
+from mlsplab.cli_options import PRECISIONS
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16")
 BF16_MIN_SPEEDUP = 1.2  # bf16 must beat fp32 by this factor in the probe to be chosen
 
 

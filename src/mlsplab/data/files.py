@@ -90,8 +90,8 @@ IMDB_UNSUP = DataFile(
     "aclImdb_unsup.txt.gz",
     None,
     _check_text_gz,
-    "the unlabelled reviews of aclImdb_v1 (train/unsup/*.txt), one review per line, gzipped, "
-    "with reviews that also appear in the labelled 50k removed",
+    "the unlabelled reviews of aclImdb_v1, one per line, without the labelled ones: "
+    "`mlsplab data build-unsup --from aclImdb_v1.tar.gz` makes it",
 )
 ALL_FILES = (IMDB_ZIP, ESC50_ZIP, IMDB_UNSUP)
 

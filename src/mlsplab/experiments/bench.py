@@ -25,9 +25,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from mlsplab.cli_options import (
+    add_data_dir,
+    add_device,
+    add_out,
+    add_precision,
+    add_seed,
+    examples,
+    positive_int,
+)
 from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.common import add_common_args, experiment_dir, write_metrics
+from mlsplab.experiments.common import experiment_dir, write_metrics
 from mlsplab.experiments.q1.config import MAX_TOKENS
 from mlsplab.experiments.registry import BENCH_ID
 from mlsplab.formatting import count
@@ -40,6 +49,9 @@ from mlsplab.runtime import (
     select_device,
 )
 from mlsplab.seeding import set_seed
+
+BENCHMARKS = {"sentiment": "our IMDB training step against a naive padded one, and against "
+                           "this machine's matrix-multiply speed; about a minute"}
 
 log = logging.getLogger(__name__)
 
@@ -191,16 +203,26 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["sentiment"], help="which benchmark")
-    add_common_args(parser)
-    parser.add_argument("--batches", type=int, default=8,
+    parser.add_argument("what", nargs="?", choices=BENCHMARKS, metavar="BENCHMARK",
+                        help="which benchmark: " + "; ".join(f"{k}: {v}"
+                                                             for k, v in BENCHMARKS.items()))
+    add_out(parser, what=f"<out>/{BENCH_ID}/metrics.json")
+    add_data_dir(parser)
+    add_seed(parser, drives="reviews timed and initialisation")
+    parser.add_argument("--batches", type=positive_int, default=8, metavar="N",
                         help="training batches of 32 timed per model and mode")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="precision of 'ours' (the baseline is always fp32)")
+    add_device(parser)
+    add_precision(parser, applies_to="our training step (the naive baseline is always fp32)")
+    parser.epilog = examples(
+        ("mlsplab bench sentiment", "time the IMDB models' training step (about a minute)"),
+        ("mlsplab bench sentiment --precision fp32", "the same in fp32"),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.what is None:
+        raise MlsplabError("name a benchmark: " + "; ".join(
+            f"`mlsplab bench {k}` ({v})" for k, v in BENCHMARKS.items()))
     result = bench_sentiment(data_dir=args.data_dir, n_batches=args.batches, device=args.device,
                              precision=args.precision, seed=args.seed)
     print(format_table(result))

@@ -22,14 +22,14 @@ DEFAULT_OUT = "runs"
 
 
 def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
-    """Add ``--out``, ``--seed`` and (if ``data``) ``--data-dir`` to a subcommand."""
-    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
-                        help="results folder; each experiment writes <out>/<id>/")
-    parser.add_argument("--seed", type=int, default=0, help="seed for splits, init and batches")
+    """Add ``--out``, ``--seed`` and (if ``data``) ``--data-dir`` to a subcommand, as defined
+    once in :mod:`mlsplab.cli_options`."""
+    from mlsplab.cli_options import add_data_dir, add_out, add_seed
+
+    add_out(parser)
+    add_seed(parser, drives="data split, initialisation and batch order")
     if data:
-        parser.add_argument("--data-dir", type=Path, default=None,
-                            help="folder with the data files (default: $MLSPLAB_DATA_DIR, "
-                                 "../shared/data beside the repo, ~/.cache/mlsplab)")
+        add_data_dir(parser)
 
 
 def budget_deadline(hours: float | None) -> float | None:

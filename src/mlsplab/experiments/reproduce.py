@@ -18,15 +18,28 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import textwrap
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mlsplab.cli_options import (
+    add_alias,
+    add_data_dir,
+    add_device,
+    add_executor,
+    add_out,
+    add_precision,
+    add_quick,
+    add_seed,
+    add_seeds,
+    examples,
+    positive_int,
+)
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
 from mlsplab.executors import (
-    EXECUTORS,
     SerialExecutor,
     Task,
     available_cores,
@@ -34,7 +47,7 @@ from mlsplab.executors import (
     where,
 )
 from mlsplab.experiments.common import budget_deadline, writable_dir
-from mlsplab.experiments.options import DEFAULT_OUT, RunOptions
+from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.registry import ALIASES, STEPS, Step, resolve, select_steps
 from mlsplab.formatting import count
 from mlsplab.io import atomic_write_json, read_json
@@ -46,7 +59,7 @@ log = logging.getLogger(__name__)
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """The :class:`RunOptions` of a ``reproduce`` call: every flag, one place."""
     return RunOptions(out=Path(args.out), data_dir=args.data_dir, seed=args.seed,
-                      seeds=args.seeds, imdb_seeds=args.imdb_seeds, quick=args.quick,
+                      seeds=args.esc10_seeds, imdb_seeds=args.imdb_seeds or 1, quick=args.quick,
                       epochs=args.epochs, max_tokens=args.max_tokens, device=args.device,
                       precision=args.precision, pretrained=args.pretrained,
                       executor=get_executor(args.executor, address=args.address))
@@ -302,60 +315,66 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
     return timings
 
 
+def glossary() -> str:
+    """What each name ``--only`` accepts runs, and the result folders it writes."""
+    width = max(len(s.key) for s in STEPS)
+    lines = ["experiments (--only takes a name of the first column, an alias or a result id):"]
+    for s in STEPS:
+        beyond = " [beyond the assignment]" if s.beyond else ""
+        lines.append(textwrap.fill(f"{s.key:<{width}}  {s.title}{beyond} -> {', '.join(s.ids)}",
+                                   width=90, initial_indent="  ", break_on_hyphens=False,
+                                   subsequent_indent=" " * (width + 4)))
+    lines.append(textwrap.fill(
+        "aliases: " + "; ".join(f"{a} = {','.join(keys)}" for a, keys in ALIASES.items()), 90))
+    lines.append(textwrap.fill(
+        "A result id (the folder <out>/<id>/) names the question and part, then what was "
+        "trained: q1b-lstm-avg is Q1(b)'s LSTM with average pooling, q1-tfidf-baseline the "
+        "TF-IDF baseline of step q1-baseline, q3a-rmsprop-lr1e-3 RMSprop at step size 1e-3; an "
+        "x (q3x-*) marks work beyond the assignment.", 90))
+    return "\n".join(lines)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="results folder; the report goes to <out>/report/")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder with the data files (default: $MLSPLAB_DATA_DIR, "
-                             "../shared/data beside the repo, ~/.cache/mlsplab)")
-    parser.add_argument("--only", type=str, default=None,
-                        help="comma-separated subset: " + ",".join(s.key for s in STEPS)
-                             + " (or " + ", ".join(ALIASES) + ", or ids such as q1b-lstm-avg)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed for splits, init and batches (the first of several seeds)")
-    parser.add_argument("--seeds", type=int, default=None,
-                        help="number of seeds for each ESC-10 configuration (default 3; 1 with "
-                             "--quick)")
-    parser.add_argument("--imdb-seeds", type=int, default=1,
-                        help="number of seeds for each IMDB model (mean \u00b1 std reported)")
-    parser.add_argument("--quick", action="store_true",
-                        help="small subsets and few epochs (minutes); marks every page "
-                             "QUICK MODE")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="override the 25 epochs of the IMDB models (a stated deviation)")
-    parser.add_argument("--max-tokens", type=int, default=None,
-                        help="override the IMDB review length cap in tokens (a stated "
-                             "deviation)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="auto: bf16 only on CPUs whose capabilities and a one-time probe "
-                             "(cached per CPU model) show it works and is faster")
-    parser.add_argument("--pretrained", type=Path, default=None,
+    """Flags of ``mlsplab reproduce``."""
+    add_out(parser, what="each experiment writes <out>/<id>/, the report <out>/report/")
+    add_data_dir(parser)
+    parser.add_argument("--only", type=str, default=None, metavar="NAMES",
+                        help="comma-separated experiments to run (see the list below); none "
+                             "given: all of them")
+    add_quick(parser, what="small subsets and few epochs; every report page says QUICK MODE")
+    add_seed(parser, drives="data splits, initialisation and batch order")
+    add_seeds(parser, flag="--esc10-seeds", of="ESC-10 configuration (Q3)",
+              default="3; 1 with --quick")
+    add_alias(parser, "--seeds", "--esc10-seeds", "esc10_seeds", type=positive_int)
+    add_seeds(parser, flag="--imdb-seeds", of="IMDB model (Q1(b-d))", default="1")
+    parser.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                        help="epochs of the IMDB models; none given: the assignment's 25 "
+                             "(another number is printed on the report's first page)")
+    parser.add_argument("--max-tokens", type=positive_int, default=None, metavar="N",
+                        help="cut IMDB reviews to N tokens; none given: the default cap "
+                             "(another number is printed on the report's first page)")
+    add_device(parser)
+    add_precision(parser, applies_to="the IMDB models (Q1(b-d)); the others train in fp32")
+    parser.add_argument("--pretrained", type=Path, default=None, metavar="FILE",
                         help="word vectors to load (word2vec/GloVe/fastText/.kv) instead of "
                              "pretraining word2vec")
     parser.add_argument("--time-budget", type=float, default=None, metavar="HOURS",
                         help="hours of IMDB training in all, shared by the sentiment models; "
                              "training stops cleanly at its share (checkpointed, the report "
                              "states the epochs reached; rerun to continue)")
-    parser.add_argument("--executor", default="auto", choices=EXECUTORS,
-                        help="where independent trainings run: auto (process on 2+ cores, "
-                             "else serial), serial (this process, one after another), process "
-                             "(local worker processes side by side, one thread each), or ray "
-                             "(Ray tasks; pip install 'mlsplab[ray]')")
-    parser.add_argument("--address", default=None,
-                        help="Ray cluster address (HEAD:6379); default: a local Ray")
+    add_executor(parser)
     parser.add_argument("--no-estimate", action="store_true",
                         help="skip the short timing probe that estimates the full run")
+    parser.epilog = examples(
+        ("mlsplab reproduce", "everything at the assignment's settings (hours)"),
+        ("mlsplab reproduce --quick --out runs-quick", "smoke run of every step (minutes)"),
+        ("mlsplab reproduce --only q3,q3x-cv", "the ESC-10 experiments only"),
+        ("mlsplab reproduce --only q1 --epochs 2", "the IMDB experiments, 2 epochs each"),
+        ("mlsplab reproduce --time-budget 2", "2 hours of IMDB training; rerun to continue"),
+    ) + "\n\n" + glossary()
 
 
 def main(args: argparse.Namespace) -> int:
-    for flag in ("epochs", "max_tokens"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise MlsplabError(f"--{flag.replace('_', '-')}={value} must be >= 1")
-    for flag in ("seeds", "imdb_seeds"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            raise MlsplabError(f"--{flag.replace('_', '-')}={getattr(args, flag)} must be >= 1")
     if args.address and args.executor != "ray":
         raise MlsplabError("--address is for --executor ray; add --executor ray or drop it")
     reproduce(options_from_args(args), only=args.only, time_budget=args.time_budget,

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from mlsplab.cli_options import add_runs, examples
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write
 from mlsplab.report.assemble import build_document
@@ -57,13 +58,13 @@ def build_report(out: str | Path, *, compare: str | Path | None = None,
     out = Path(out)
     submission = submission_name(author) if author.strip() else None
     if not out.is_dir():
-        raise MlsplabError(f"--out {out}: no such results folder; run `mlsplab reproduce` first")
+        raise MlsplabError(f"--runs {out}: no such results folder; run `mlsplab reproduce` first")
     reference = load_reference(compare) if compare is not None else None
     report_dir = out / "report"
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise MlsplabError(f"--out {out}: cannot create {report_dir} ({e.strerror})") from e
+        raise MlsplabError(f"--runs {out}: cannot create {report_dir} ({e.strerror})") from e
     source = source_info()
     doc = build_document(load_results(out), report_dir, reference=reference,
                          author=" ".join(author.split()), source=source)
@@ -96,18 +97,23 @@ def section_pages(doc: Document, pages: PdfPages) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("runs"),
-                        help="results folder written by `mlsplab reproduce`")
+    add_runs(parser, what="the results of `mlsplab reproduce`; the report goes to "
+                          "<runs>/report/")
     parser.add_argument("--author", default="", metavar="NAME",
                         help='your full name, e.g. "Full Name": put on the title page, and the '
-                             'PDF is also written as Assignment3_FullName.pdf (default: none)')
+                             'PDF is also written as Assignment3_FullName.pdf; none given: no name')
     parser.add_argument("--compare", type=Path, default=None, metavar="REF",
                         help="a reference results folder (e.g. results/reference): adds a "
                              "section with each headline number beside the reference's")
+    parser.epilog = examples(
+        ("mlsplab report --runs results/reference", "the reference run's report, no training"),
+        ("mlsplab report --runs runs --compare results/reference",
+         "your run beside the reference"),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    paths = build_report(args.out, compare=args.compare, author=getattr(args, "author", ""))
+    paths = build_report(args.runs, compare=args.compare, author=getattr(args, "author", ""))
     pages = paths["pages"]
     print(f"report: {pages.total} pages (answers {pages.main_body}, appendix {pages.appendix})")
     for key in ("pdf", "submission", "html", "source"):

@@ -5,32 +5,46 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlsplab.experiments.common import add_common_args, budget_deadline
+from mlsplab.cli_options import (
+    add_alias,
+    add_data_dir,
+    add_device,
+    add_out,
+    add_precision,
+    add_quick,
+    add_seed,
+    add_seeds,
+    examples,
+    positive_int,
+)
+from mlsplab.experiments.common import budget_deadline
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1.config import EPOCHS, MAX_TOKENS, MODEL_IDS, QUICK
 from mlsplab.formatting import count, percent
-from mlsplab.runtime import PRECISIONS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help=f"one of {sorted(MODEL_IDS)}")
-    add_common_args(parser)
-    parser.add_argument("--imdb-seeds", type=int, default=1,
-                        help="train with this many seeds (--seed, --seed + 1, ...); the "
-                             "report gives the mean and standard deviation")
-    parser.add_argument("--epochs", type=int, default=None,
+    """Flags of ``mlsplab sentiment``."""
+    parser.add_argument("--model", required=True, choices=sorted(MODEL_IDS),
+                        help="which model: " + "; ".join(f"{m} writes {i}"
+                                                         for m, i in sorted(MODEL_IDS.items())))
+    add_out(parser)
+    add_data_dir(parser)
+    add_quick(parser, what=f"{QUICK['epochs']} epochs on {QUICK['n_train']:,} training reviews; every model "
+                           "stays near chance")
+    add_seed(parser, drives="data split, initialisation and batch order")
+    add_seeds(parser, of="model", default="1")
+    add_alias(parser, "--imdb-seeds", "--seeds", "seeds", type=positive_int)
+    parser.add_argument("--epochs", type=positive_int, default=None, metavar="N",
                         help=f"epochs; none given: the assignment's {EPOCHS} (quick: "
-                             f"{QUICK['epochs']}); another number is recorded as a deviation")
-    parser.add_argument("--max-tokens", type=int, default=None,
+                             f"{QUICK['epochs']}); another number is printed on the report's "
+                             "first page")
+    parser.add_argument("--max-tokens", type=positive_int, default=None, metavar="N",
                         help=f"keep at most this many tokens per review; none given: "
                              f"{MAX_TOKENS} (quick: {QUICK['max_tokens']})")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test on small subsets (2000/500/500 reviews, 2 epochs)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
-                        help="auto: bf16 where the processor has native bf16 arithmetic "
-                             "(decided once per machine and cached), else fp32")
-    parser.add_argument("--pretrained", type=Path, default=None,
+    add_device(parser)
+    add_precision(parser, applies_to="training")
+    parser.add_argument("--pretrained", type=Path, default=None, metavar="FILE",
                         help="word-vector file to use instead of training word2vec here")
     parser.add_argument("--lr", type=float, default=None,
                         help="Adam step size; none given: the model's (docs/sentiment.md)")
@@ -39,14 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-budget", type=float, default=None, metavar="HOURS",
                         help="stop after this many hours with a checkpoint; rerun to resume")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--compare", action="store_true",
-                        help="afterwards, write the q1-comparison of the finished models")
+    parser.add_argument("--comparison", action="store_true",
+                        help="afterwards, write q1-comparison (the finished models side by "
+                             "side)")
+    add_alias(parser, "--compare", "--comparison", "comparison", switch=True)
+    parser.epilog = examples(
+        ("mlsplab sentiment --model lstm-attention", "Q1(c) at the assignment's settings"),
+        ("mlsplab sentiment --model lstm-avg --quick", "a smoke run (minutes, near chance)"),
+        ("mlsplab sentiment --model transformer --epochs 2 --seeds 3",
+         "2 epochs, seeds 0, 1, 2"),
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """The :class:`RunOptions` of a ``sentiment`` call."""
     return RunOptions(out=Path(args.out), data_dir=args.data_dir, seed=args.seed,
-                      imdb_seeds=args.imdb_seeds, quick=args.quick, epochs=args.epochs,
+                      imdb_seeds=args.seeds or 1, quick=args.quick, epochs=args.epochs,
                       max_tokens=args.max_tokens, device=args.device, precision=args.precision,
                       pretrained=args.pretrained, deadline=budget_deadline(args.time_budget))
 
@@ -71,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(f"{exp_id}: no epoch finished yet (stopped at the time budget); rerun to resume")
     print(f"results: {Path(args.out) / exp_id}")
-    if args.compare:
+    if args.comparison:
         from mlsplab.experiments.q1 import compare
 
         c = compare.run(options)

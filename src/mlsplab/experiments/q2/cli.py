@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from mlsplab.analysis.tdnn_arch import DEFAULT_CONTEXTS, contexts_text, parse_contexts
-from mlsplab.experiments.common import add_common_args, text_table
+from mlsplab.cli_options import add_out, add_quick, add_seed, examples
+from mlsplab.experiments.common import text_table
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q2.config import EXPERIMENT_ID
 from mlsplab.experiments.q2.run import run
@@ -33,10 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-output-bias", action="store_true",
                         help="no bias on the softmax layer either (hidden layers never have one)")
     parser.add_argument("--frames", type=int, default=None,
-                        help="sequence length T for the gradient check (default: receptive "
-                             "field + 19)")
-    parser.add_argument("--quick", action="store_true", help="fewer finite-difference entries")
-    add_common_args(parser, data=False)
+                        help="sequence length T for the gradient check; none given: the "
+                             "receptive field + 19")
+    add_quick(parser, what="fewer finite-difference entries")
+    add_seed(parser, drives="weights, inputs and random architectures of the gradient check")
+    add_out(parser)
+    parser.epilog = examples(
+        ("mlsplab tdnn", "the assignment's TDNN: parameter table and gradient check"),
+        ('mlsplab tdnn --contexts "-2,-1,0,1,2;-1,2;-3,3" --hidden 256',
+         "another architecture"),
+        ("mlsplab tdnn --input-dim 40 --classes 3000", "40-d input, 3,000 outputs"),
+    )
 
 
 def _print(doc: dict) -> None:

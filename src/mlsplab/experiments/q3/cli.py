@@ -6,8 +6,18 @@ import argparse
 import time
 from pathlib import Path
 
-from mlsplab.executors import EXECUTORS
-from mlsplab.experiments.common import add_common_args, text_table
+from mlsplab.cli_options import (
+    add_data_dir,
+    add_device,
+    add_executor,
+    add_out,
+    add_quick,
+    add_seed,
+    add_seeds,
+    examples,
+    positive_int,
+)
+from mlsplab.experiments.common import text_table
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q3.config import (
     CV_ID,
@@ -23,30 +33,30 @@ from mlsplab.io import read_json
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``mlsplab esc10``."""
-    add_common_args(parser)
-    parser.add_argument("--seeds", type=int, default=None,
-                        help="seeds per configuration: --seed, --seed + 1, ... (mean ± std); "
-                             "default 3, 1 with --quick")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: {QUICK_EPOCHS} epochs, 1 seed")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help=f"fixed training horizon of every configuration (default {EPOCHS}, "
-                             "chosen by the pilot; no early stopping)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when available), cpu, cuda, cuda:1, ...")
-    parser.add_argument("--executor", choices=EXECUTORS, default="auto",
-                        help="where the independent trainings run: auto (process on 2+ cores), "
-                             "serial (one after another), process (side by side in local "
-                             "worker processes, one thread each) or ray (Ray tasks)")
-    parser.add_argument("--address", default=None,
-                        help="Ray cluster address HEAD:6379 (with --executor ray; default: a "
-                             "local Ray)")
+    add_out(parser)
+    add_data_dir(parser)
+    add_quick(parser, what=f"{QUICK_EPOCHS} epochs, 1 seed")
+    add_seed(parser, drives="initialisation, batch order and augmentation")
+    add_seeds(parser, of="configuration", default="3; 1 with --quick")
+    parser.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                        help=f"epochs of every configuration, a fixed number with no early "
+                             f"stopping; none given: {EPOCHS}, the number the pilot (--pilot) "
+                             "chose")
+    add_device(parser)
+    add_executor(parser)
     parser.add_argument("--no-cv", action="store_true",
                         help=f"skip {CV_ID}, the five-fold cross-validation (beyond the "
                              "assignment)")
     parser.add_argument("--pilot", action="store_true",
-                        help=f"only the horizon pilot: SGD and Adam, one seed, {PILOT_EPOCHS} "
-                             "epochs; prints the horizon its rule picks (<out>/q3-pilot/)")
+                        help=f"only the pilot that chose the number of epochs: SGD and Adam, "
+                             f"one seed, {PILOT_EPOCHS} epochs; prints the epoch count its rule "
+                             "picks (<out>/q3-pilot/)")
+    parser.epilog = examples(
+        ("mlsplab esc10", f"Q3(a-c) and {CV_ID}, 3 seeds each (about an hour on 2 cores)"),
+        ("mlsplab esc10 --quick --out runs-quick", "a smoke run (minutes)"),
+        ("mlsplab esc10 --seeds 5 --no-cv", "5 seeds per configuration, no cross-validation"),
+        ("mlsplab esc10 --executor ray", "trainings side by side on a local Ray"),
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from mlsplab.analysis.conv_cost import ConvSpec, conv_cost, measure_forward, torch_counts
+from mlsplab.cli_options import add_out, add_quick, add_seed, examples
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.common import add_common_args, text_table
+from mlsplab.experiments.common import text_table
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q4.config import EXPERIMENT_ID, TIMING_REPEATS
 from mlsplab.experiments.q4.run import run
@@ -36,19 +37,27 @@ def _hw(text: str) -> tuple[int, int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``mlsplab convdense``."""
-    parser.add_argument("--quick", action="store_true",
-                        help="count the ESC-10 sparse matrices by formula, one timing example")
+    add_quick(parser, what="the ESC-10 sparse matrices counted by formula, one timing example")
     g = parser.add_argument_group("one layer of your choice (printed, not saved)")
-    g.add_argument("--input-size", type=_hw, default=None, help="input H x W, e.g. 128x500")
-    g.add_argument("--in-channels", type=int, default=1, help="input channels")
-    g.add_argument("--out-channels", type=int, default=16, help="filters")
-    g.add_argument("--kernel", type=_hw, default=(3, 3), help="kernel k or kh x kw")
-    g.add_argument("--stride", type=_hw, default=(1, 1), help="stride s or sh x sw")
-    g.add_argument("--padding", type=_hw, default=(0, 0), help="zero padding p or ph x pw")
-    g.add_argument("--dilation", type=_hw, default=(1, 1), help="dilation d or dh x dw")
-    g.add_argument("--groups", type=int, default=1, help="channel groups")
-    g.add_argument("--pool", type=_hw, default=None, help="max-pool size (stride = size)")
-    add_common_args(parser, data=False)
+    # string defaults: argparse passes them through _hw, and --help prints them as typed
+    g.add_argument("--input-size", type=_hw, default=None, metavar="HxW",
+                   help="input height x width, e.g. 128x500")
+    g.add_argument("--in-channels", type=int, default=1, metavar="N", help="input channels")
+    g.add_argument("--out-channels", type=int, default=16, metavar="N", help="filters")
+    g.add_argument("--kernel", type=_hw, default="3", metavar="K|KHxKW", help="kernel size")
+    g.add_argument("--stride", type=_hw, default="1", metavar="S|SHxSW", help="stride")
+    g.add_argument("--padding", type=_hw, default="0", metavar="P|PHxPW", help="zero padding")
+    g.add_argument("--dilation", type=_hw, default="1", metavar="D|DHxDW", help="dilation")
+    g.add_argument("--groups", type=int, default=1, metavar="N", help="channel groups")
+    g.add_argument("--pool", type=_hw, default=None, metavar="P|PHxPW",
+                   help="max-pool size (stride = size); none given: no pooling")
+    add_seed(parser, drives="weights and inputs of the equivalence checks and timings")
+    add_out(parser)
+    parser.epilog = examples(
+        ("mlsplab convdense", "the ESC-10 CNN's layers as conv and as dense"),
+        ("mlsplab convdense --input-size 128x500 --out-channels 32 --kernel 5",
+         "also one layer of your choice"),
+    )
 
 
 def shape_x(shape: list[int]) -> str:
