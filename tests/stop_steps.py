@@ -4,9 +4,10 @@ over them in a subprocess (so a test can send it SIGINT or SIGTERM).
 ``python tests/stop_steps.py reproduce --out OUT --only first,second --executor E`` is
 ``mlsplab reproduce`` with the registry's steps replaced by :data:`STEPS`:
 
-* ``first`` trains two tiny models with :func:`mlsplab.training.fit` as independent tasks
-  through ``options.executor`` (as Q3 does), checkpointing after every batch; with
-  ``STOP_TEST_STEP_SLEEP`` set, each batch sleeps that long, so a test can stop it mid-epoch;
+* ``first`` trains two tiny models (``train_worker.train``, with :func:`mlsplab.training.fit`)
+  as independent tasks through ``options.executor`` (as Q3 does), checkpointing after every
+  batch; with ``STOP_TEST_STEP_SLEEP`` set, each batch sleeps that long, so a test can stop it
+  mid-epoch;
 * ``second`` writes its result at once; ``<out>/second-started`` says it ran.
 
 The report is not built (it reads the assignment's results; this test is about stopping).
@@ -17,52 +18,28 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import torch
+from train_worker import EPOCHS, train
 
 from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.registry import Step
-from mlsplab.training import TrainConfig, fit
-
-N, F, B, EPOCHS = 64, 5, 8, 3  # samples, features, batch size (8 batches per epoch), epochs
 
 
 def train_task(out: str, seed: int) -> dict[str, Any]:
-    """One tiny training, resumed from its checkpoint; its history and final weights' sum."""
-    x = torch.randn(N, F, generator=torch.Generator().manual_seed(seed))
-    y = (x[:, 0] > 0).float()
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(F, 8), torch.nn.Dropout(0.3),
-                                torch.nn.Linear(8, 1))
-    sleep = float(os.environ.get("STOP_TEST_STEP_SLEEP", "0"))
-
-    def batches(epoch: int) -> list[torch.Tensor]:
-        perm = torch.randperm(N, generator=torch.Generator().manual_seed(seed * 100 + epoch))
-        return [perm[i:i + B] for i in range(0, N, B)]
-
-    def step(m: torch.nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
-        time.sleep(sleep)
-        logits = m(x[idx]).squeeze(1)  # (B, 1) -> (B,)
-        return torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, y[idx], reduction="sum"), len(idx)
-
-    def evaluate(m: torch.nn.Module) -> dict[str, float]:
-        logits = m(x).squeeze(1)  # (N, 1) -> (N,)
-        return {"loss": float(torch.nn.functional.binary_cross_entropy_with_logits(logits, y)),
-                "accuracy": float(((logits > 0).float() == y).float().mean())}
-
+    """One tiny real training (``train_worker.train``, a checkpoint after every batch) in its
+    own folder ``seed-<seed>``, resumed from its checkpoint; its history and final weights'
+    sum."""
     run_dir = Path(out) / "first" / f"seed-{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    result = fit(model, config=TrainConfig(epochs=EPOCHS, lr=0.05, checkpoint_every_s=0),
-                 train_batches=batches, train_step=step, evaluate=evaluate,
-                 checkpoint_path=run_dir / "checkpoint.pt", seed=seed, progress=False)
-    history = [{k: v for k, v in row.items() if k != "seconds"} for row in result.history]
-    return {"history": history, "weight_sum": float(sum(p.sum() for p in model.parameters()))}
+    result = train(run_dir / "checkpoint.pt",
+                   step_sleep=float(os.environ.get("STOP_TEST_STEP_SLEEP", "0")))
+    history = [{k: v for k, v in row.items() if k != "seconds"} for row in result["history"]]
+    return {"history": history,
+            "weight_sum": float(sum(w.sum() for w in result["final"].values()))}
 
 
 def run_first(options: RunOptions) -> None:
