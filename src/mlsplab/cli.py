@@ -28,8 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   ("Q1(b-d): train an IMDB sentiment model (lstm-avg, lstm-attention, "
                   "transformer)")),
     "predict": ("mlsplab.predict", "label your own reviews with the trained IMDB models"),
-    "bench": ("mlsplab.experiments.bench", ("benchmarks: `bench sentiment` times our IMDB training step against a "
-                        "naive padded one")),
+    "bench": ("mlsplab.experiments.bench",
+              ("benchmarks: `bench sentiment` times our IMDB training step against a naive "
+              "padded one")),
     "tdnn": ("mlsplab.experiments.q2.cli",
              "Q2: TDNN parameter count and manual backprop checked against autograd"),
     "esc10": ("mlsplab.experiments.q3.cli",

@@ -309,7 +309,7 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
     if failures:
         print(f"\n{count(len(failures), 'step')} failed:")
         for failure in failures:
-            print(f"  {failure[:300]}")
+            print(f"  {failure}")
         raise MlsplabError(f"{count(len(failures), 'step')} failed (listed above); fix the "
                            "cause and run the same command again: finished steps are reused")
     return timings
