@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from mlsplab.errors import MlsplabError
-from mlsplab.executors import ProcessExecutor, SerialExecutor, Task
+from mlsplab.executors import SerialExecutor, Task
+from mlsplab.process_executor import ProcessExecutor
 from mlsplab.stopping import StopRequested, first_stop
 
 TESTS = Path(__file__).resolve().parent
