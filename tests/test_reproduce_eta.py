@@ -27,3 +27,15 @@ def test_eta_overlaps_a_side_by_side_group_and_adds_the_rest() -> None:
     # two at a time: q1d on one worker, q1b then q1c on the other
     assert _eta([imdb, [step("q3")]], estimates, workers=2) == 10200.0
     assert _eta([[s] for s in imdb], estimates, workers=1) == 18200.0
+
+
+def test_a_step_that_finished_beside_a_stopped_one_counts_as_written(tmp_path) -> None:
+    from mlsplab.experiments.reproduce import _metrics_mtimes, wrote_results
+
+    q1b = step("q1b")
+    before = _metrics_mtimes(tmp_path, q1b)
+    assert not wrote_results(tmp_path, q1b, before)  # nothing written yet
+    (tmp_path / "q1b-lstm-avg").mkdir()
+    (tmp_path / "q1b-lstm-avg" / "metrics.json").write_text("{}")
+    assert wrote_results(tmp_path, q1b, before)
+    assert not wrote_results(tmp_path, q1b, _metrics_mtimes(tmp_path, q1b))  # reused, not new

@@ -199,12 +199,31 @@ def _task_name(step: Step) -> str:
     return f"step {step.key}"
 
 
+def wrote_results(out: Path, step: Step, before: dict[str, float]) -> bool:
+    """Whether every result of ``step`` was written since ``before`` (its
+    :func:`_metrics_mtimes` then): a step that finished beside one that failed or stopped."""
+    after = _metrics_mtimes(out, step)
+    return set(after) == set(step.ids) and after != before
+
+
+def _ended_entries(group: list[Step], out: Path, before: dict[str, dict[str, float]],
+                   t0: float, executor: str, status: str, *, never: tuple[str, ...] = ()
+                   ) -> dict[str, dict[str, Any]]:
+    """The timing entries of a group that failed or stopped: ``status`` for each step, or done
+    for one that finished beside it; none for a step cancelled before it started (``never``:
+    task names)."""
+    return {s.key: {"status": "done" if wrote_results(out, s, before[s.key]) else status,
+                    "seconds": time.monotonic() - t0, "host": where(), "executor": executor}
+            for s in group if _task_name(s) not in never}
+
+
 def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
-               timed: list[str]) -> dict[str, dict[str, Any]]:
-    """Run one group of steps; the timing entry of each (status, seconds, host, executor)."""
+               timed: list[str], before: dict[str, dict[str, float]]
+               ) -> dict[str, dict[str, Any]]:
+    """Run one group of steps; the timing entry of each (status, seconds, host, executor).
+    ``before`` holds each step's :func:`_metrics_mtimes` at the start."""
     executor = options.executor or SerialExecutor()
     side_by_side = len(group) > 1
-    before = {s.key: _metrics_mtimes(options.out, s) for s in group}
     # side by side, each step is a task of its own; alone, the step hands its own independent
     # trainings to the executor
     tasks = [Task(_task_name(s), run_step,
@@ -267,26 +286,21 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
                   f"{format_duration(time.monotonic() - t_start)}"
                   + (f", ETA {format_duration(left)}" if left else ""), flush=True)
             t0 = time.monotonic()
+            before = {s.key: _metrics_mtimes(out, s) for s in group}
+
             try:
-                timings["experiments"].update(_run_group(group, options, budget_end, timed))
+                timings["experiments"].update(
+                    _run_group(group, options, budget_end, timed, before))
             except MlsplabError as e:
                 failures.append(f"{', '.join(s.key for s in group)}: {e}")
                 log.error("%s failed: %s", ", ".join(s.key for s in group), e)
-                for s in group:
-                    timings["experiments"][s.key] = {"status": f"failed: {e}",
-                                                     "seconds": time.monotonic() - t0,
-                                                     "host": where(),
-                                                     "executor": executor.name}
+                timings["experiments"].update(_ended_entries(
+                    group, out, before, t0, executor.name, f"failed: {e}"))
             except (StopRequested, KeyboardInterrupt) as e:
                 how = e.signal_name if isinstance(e, StopRequested) else "SIGINT"
-                never = getattr(e, "not_started", ())
-                for s in group:
-                    if _task_name(s) in never:  # cancelled before it started
-                        continue
-                    timings["experiments"][s.key] = {"status": f"stopped by {how}",
-                                                     "seconds": time.monotonic() - t0,
-                                                     "host": where(),
-                                                     "executor": executor.name}
+                timings["experiments"].update(_ended_entries(
+                    group, out, before, t0, executor.name, f"stopped by {how}",
+                    never=getattr(e, "not_started", ())))
                 raise
             done += len(group)
     finally:
