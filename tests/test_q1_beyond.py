@@ -195,6 +195,20 @@ def test_report_says_whether_the_networks_add_anything(tmp_path: Path) -> None:
     assert "the networks add to the linear models" in texts[1]
 
 
+def test_report_states_posteriors_that_a_replay_added(tmp_path: Path) -> None:
+    docs = _members()
+    _write(tmp_path, docs)
+    m = ensemble.run(RunOptions(out=tmp_path))
+    results = {ENSEMBLE_ID: m, **{k: d for k, d in docs.items() if k in ensemble.NETWORKS}}
+    text = " ".join(text_of(summary_beyond.part_report("q1x", results, tmp_path, tmp_path)))
+    assert "replay" not in text  # posteriors recorded by the runs themselves
+    docs["q1c-lstm-attention"]["per_seed"][0]["posteriors_replay"] = {"epochs_replayed": 3}
+    docs["q1c-lstm-attention"]["per_seed"][0]["best_epoch"] = 3
+    text = " ".join(text_of(summary_beyond.part_report("q1x", results, tmp_path, tmp_path)))
+    assert "come from a replay of each training" in text
+    assert "(seed 0, 3 epochs, best 3)" in text
+
+
 # ---------------------------------------------------------------- a real slice, 1 and 2 threads
 
 def _real_data_dir() -> Path:

@@ -74,7 +74,29 @@ def missing_text(ens: dict[str, Any], out: Path) -> str | None:
                   for m in ens["missing"])
     return (f"Not in the ensembles below ({count(len(ens['missing']), 'member')}): {items}."
             + (" A network's result records its posteriors only since they were added; the "
-               "command trains it again (hours on a CPU)." if retrain else ""))
+               "command trains it again (hours on a CPU). On the machine that trained it, a "
+               "replay up to its tested epoch is faster: `python -m "
+               "mlsplab.experiments.q1.replay --help`." if retrain else ""))
+
+
+def replay_text(results: Docs) -> str | None:
+    """Where the networks' posteriors came from when a replay added them (see
+    :mod:`mlsplab.experiments.q1.replay`), or None when they were recorded by the run itself."""
+    replayed = []
+    for exp_id in NETWORKS:
+        for entry in (results.get(exp_id) or {}).get("per_seed", []):
+            if (r := entry.get("posteriors_replay")) is not None:
+                replayed.append(f"{_name(exp_id)} (seed {entry.get('seed')}, "
+                                f"{count(r['epochs_replayed'], 'epoch')}, best "
+                                f"{entry.get('best_epoch')})")
+    if not replayed:
+        return None
+    return ("The networks' results predate recorded posteriors, so their posteriors come from a "
+            "replay of each training with the same seed and settings, up to or past its "
+            f"tested epoch: {'; '.join(replayed)}. Every loss and "
+            "accuracy of the replayed epochs, the best epoch and the decision on every test "
+            "review equal the recorded run's, so the posteriors are those of the tested "
+            "weights.")
 
 
 def ensemble_text(ens: dict[str, Any]) -> str:
@@ -229,6 +251,8 @@ def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartR
                     f"{c.get('alpha')}, L2 logistic regression (liblinear)")
         settings.insert(0, ("NBSVM", features))
     appendix: list[Block] = [*appendix_tables, _selection_table(docs)]
+    if (replayed := replay_text(results)) is not None:
+        appendix.insert(0, Paragraph(replayed))
     if ens is not None and ens.get("pairs"):
         appendix.append(Table(["pair", "method", "val acc, out of fold", "test acc"],
                               [[k, METHOD[e["method"]], ph.pct(e["val_accuracy_oof"]),
