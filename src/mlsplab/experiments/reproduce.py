@@ -48,7 +48,7 @@ from mlsplab.executors import (
 )
 from mlsplab.experiments.common import budget_deadline, writable_dir
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.registry import ALIASES, STEPS, Step, resolve, select_steps
+from mlsplab.experiments.registry import ALIASES, STEPS, Step, select_steps
 from mlsplab.formatting import count
 from mlsplab.io import atomic_write_json, read_json
 from mlsplab.stopping import StopRequested
@@ -74,7 +74,7 @@ def run_step(step_key: str, options: RunOptions) -> dict[str, Any]:
     step = registry_step(step_key)
     load_start = os.getloadavg()[0]
     t0 = time.monotonic()
-    resolve(step.runner)(options, **step.params)
+    step.runner(options, **step.params)
     # the 1-minute load average of the machine at the start and end says whether the step
     # had the cores to itself (the README's wall-time table prints it)
     return {"host": where(), "seconds": time.monotonic() - t0,
@@ -172,7 +172,7 @@ def _estimates(steps: list[Step], options: RunOptions,
             continue
         torch.set_num_threads(1 if step.key in one_thread else threads)
         try:
-            estimates[step.key] = resolve(step.estimate)(options, **step.params)
+            estimates[step.key] = step.estimate(options, **step.params)
         except MlsplabError as e:
             log.warning("no estimate for %s: %s", step.key, e)
         finally:

@@ -13,17 +13,26 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.ids import (
+    Q1_COMPARISON,
+    Q1_TFIDF_BASELINE,
+    Q1B_LSTM_AVG,
+    Q1C_LSTM_ATTENTION,
+    Q1D_TRANSFORMER,
+    Q1X_ENSEMBLE,
+    Q1X_NBSVM,
+)
 from mlsplab.experiments.q1.selection import RULE as SELECTION_RULE
 from mlsplab.experiments.q3.config import WEIGHT_CV_FOLDS
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
 
-MODEL_IDS = {"lstm-avg": "q1b-lstm-avg", "lstm-attention": "q1c-lstm-attention",
-             "transformer": "q1d-transformer"}
+MODEL_IDS = {"lstm-avg": Q1B_LSTM_AVG, "lstm-attention": Q1C_LSTM_ATTENTION,
+             "transformer": Q1D_TRANSFORMER}
 PART_OF_MODEL = {"lstm-avg": "q1b", "lstm-attention": "q1c", "transformer": "q1d"}
-BASELINE_ID = "q1-tfidf-baseline"
-COMPARISON_ID = "q1-comparison"
+BASELINE_ID = Q1_TFIDF_BASELINE
+COMPARISON_ID = Q1_COMPARISON
 MODEL_FILE_FORMAT = "mlsplab-sentiment-model-v1"  # <out>/<id>/model.pt, read by mlsplab predict
 
 # --- the assignment's settings
@@ -71,8 +80,8 @@ BASELINE_C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
 BASELINE_MAX_ITER = 1000  # liblinear's trust-region Newton stops after ~10 iterations here
 
 # --- beyond the assignment: NBSVM and the ensemble of every Q1 model
-NBSVM_ID = "q1x-nbsvm"
-ENSEMBLE_ID = "q1x-ensemble"
+NBSVM_ID = Q1X_NBSVM
+ENSEMBLE_ID = Q1X_ENSEMBLE
 NBSVM_ALPHA = 1.0  # Laplace smoothing of the log-count ratio (Wang & Manning 2012 use 1)
 # inverse L2 strength of NBSVM's logistic regression: its binary features scaled by |r| (up to
 # ~7) are far larger than unit-length TF-IDF rows, so its grid sits lower (factors of 4)

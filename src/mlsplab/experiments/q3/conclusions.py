@@ -14,6 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from mlsplab.experiments.ids import (
+    Q3A_ADAM,
+    Q3A_RMSPROP,
+    Q3A_RMSPROP_LR1E3,
+    Q3B_BATCHNORM,
+    Q3B_LAYERNORM,
+    Q3B_NONE,
+    Q3X_AUGMENTED,
+    Q3X_CV,
+    Q3X_ENSEMBLE,
+)
 from mlsplab.experiments.q3.reading import (
     beyond_spread,
     common_level,
@@ -26,7 +37,7 @@ from mlsplab.experiments.q3.reading import (
 from mlsplab.formatting import count, percent, points
 
 Docs = dict[str, dict[str, Any]]
-EXTRA = "q3a-rmsprop-lr1e-3"  # beside the assignment's RMSprop, labelled as an extra
+EXTRA = Q3A_RMSPROP_LR1E3  # beside the assignment's RMSprop, labelled as an extra
 
 
 def _label(doc: dict[str, Any]) -> str:
@@ -73,7 +84,7 @@ def _indistinct(docs: Docs) -> list[list[str]]:
 def conclusion_a(docs: Docs) -> str:
     asked = {i: d for i, d in docs.items() if i != EXTRA}
     s = []
-    rms = docs.get("q3a-rmsprop")
+    rms = docs.get(Q3A_RMSPROP)
     if rms is not None:
         r = curve_reading(rms)
         if r["verdict"].startswith("diverged") or r["verdict"] == "did not learn":
@@ -98,7 +109,7 @@ def conclusion_a(docs: Docs) -> str:
             rest = ", ".join(f"{_label(docs[i])} {e}" for e, i in done[1:])
             why = (" Adam scales each weight's step as RMSprop does, but at a tenth of the step "
                    "size and with momentum, so it makes fast, stable progress"
-                   if done[0][1] == "q3a-adam" else "")
+                   if done[0][1] == Q3A_ADAM else "")
             s.append(f"{_label(first)} is fastest: its mean validation loss reaches "
                      f"{fmt_loss(level)} at epoch {done[0][0]} (then {rest}).{why}"
                      + ("." if why else ""))
@@ -140,8 +151,8 @@ def overview_a(docs: Docs) -> str:
         text = f"{_label(top)} first, {fmt_acc(top)} test"
     if failed:
         text += ("; " if text else "") + f"{_names(failed)} at its default lr fails"
-        if "q3a-rmsprop" in asked:
-            text += f" ({fmt_acc(asked['q3a-rmsprop'])})"
+        if Q3A_RMSPROP in asked:
+            text += f" ({fmt_acc(asked[Q3A_RMSPROP])})"
     return text
 
 
@@ -161,7 +172,7 @@ def setup_b(docs: Docs) -> str:
 
 
 def conclusion_b(docs: Docs) -> str:
-    base, bn, ln = (docs.get(k) for k in ("q3b-none", "q3b-batchnorm", "q3b-layernorm"))
+    base, bn, ln = (docs.get(k) for k in (Q3B_NONE, Q3B_BATCHNORM, Q3B_LAYERNORM))
     if base is None or bn is None:
         return ""
     clip = 100 / base["split_sizes"]["test"]
@@ -199,7 +210,7 @@ def conclusion_b(docs: Docs) -> str:
 
 
 def overview_b(docs: Docs) -> str:
-    base, bn = docs.get("q3b-none"), docs.get("q3b-batchnorm")
+    base, bn = docs.get(Q3B_NONE), docs.get(Q3B_BATCHNORM)
     if base is None or bn is None:
         return ""
     return (f"BatchNorm {points(bn['test_accuracy'] - base['test_accuracy'], digits=1)} over no "
@@ -261,13 +272,13 @@ def overview_c(doc: dict[str, Any]) -> str:
 
 def setup_x(docs: Docs) -> str:
     parts = []
-    if "q3x-augmented" in docs:
-        n = len(docs["q3x-augmented"].get("seeds", []))
+    if Q3X_AUGMENTED in docs:
+        n = len(docs[Q3X_AUGMENTED].get("seeds", []))
         parts.append("Adam/BatchNorm with random time shifts and SpecAugment-style masks "
                      f"({count(n, 'seed')})")
-    if "q3x-ensemble" in docs:
+    if Q3X_ENSEMBLE in docs:
         parts.append("ensembles including them")
-    if "q3x-cv" in docs:
+    if Q3X_CV in docs:
         parts.append("the five-fold cross-validation of published ESC-10 results (test fold "
                      "k, validation fold k\u22121)")
     text = "; ".join(parts)
@@ -276,7 +287,7 @@ def setup_x(docs: Docs) -> str:
 
 def conclusion_x(docs: Docs, base: dict[str, Any] | None, published: float | None) -> str:
     s = []
-    aug = docs.get("q3x-augmented")
+    aug = docs.get(Q3X_AUGMENTED)
     if aug is not None and base is not None:
         dv, dt = aug["val_accuracy"] - base["val_accuracy"], aug["test_accuracy"] - base[
             "test_accuracy"]
@@ -286,7 +297,7 @@ def conclusion_x(docs: Docs, base: dict[str, Any] | None, published: float | Non
                  f"accuracy by {points(dt)}"
                  + (", within the seed spread, so the single test fold cannot confirm the "
                     "gain that validation shows." if within else "."))
-    cv = docs.get("q3x-cv")
+    cv = docs.get(Q3X_CV)
     if cv is not None:
         first = cv["models"][cv["model_order"][0]]
         text = (f"Over five folds {first['label']} reaches {fmt_acc(first)}, a fold spread that "

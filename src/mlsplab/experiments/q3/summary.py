@@ -14,6 +14,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.ids import (
+    Q3A_ADAM,
+    Q3A_RMSPROP,
+    Q3A_SGD,
+    Q3B_BATCHNORM,
+    Q3B_LAYERNORM,
+    Q3B_NONE,
+    Q3X_AUGMENTED,
+)
 from mlsplab.experiments.q3 import conclusions as cq
 from mlsplab.experiments.q3 import figures
 from mlsplab.experiments.q3.conclusions import EXTRA
@@ -158,7 +167,7 @@ def per_seed_table(docs: Docs, caption: str) -> Table:
                   "test acc (last)", "train s", "host"], rows, caption=caption)
 
 
-SHARED_FROM = ("q3a-adam", "q3b-none", "q3a-sgd", "q3b-batchnorm", "q3x-augmented")
+SHARED_FROM = (Q3A_ADAM, Q3B_NONE, Q3A_SGD, Q3B_BATCHNORM, Q3X_AUGMENTED)
 
 
 def shared_settings(results: Docs) -> list[tuple[str, str]]:
@@ -229,7 +238,7 @@ def _speed(docs: Docs) -> str:
 
 def _rmsprop_text(docs: Docs) -> str:
     """What torch's default RMSprop did, read from its curves, and the lr-0.001 extra."""
-    d = docs["q3a-rmsprop"]
+    d = docs[Q3A_RMSPROP]
     r = curve_reading(d)
     peak = (f", highest {fmt_loss(r['max_train_loss'])} at epoch {r['max_epoch']}"
             if r["max_epoch"] not in (1, r["epochs"]) else "")
@@ -260,12 +269,12 @@ def fmt_gap(x: float) -> str:
 
 def _norm_effects(docs: Docs) -> str:
     """What each norm changes against no norm, in measured terms."""
-    base = docs.get("q3b-none")
+    base = docs.get(Q3B_NONE)
     if base is None:
         return ""
     b = curve_reading(base)
     parts = []
-    for exp_id in ("q3b-layernorm", "q3b-batchnorm"):
+    for exp_id in (Q3B_LAYERNORM, Q3B_BATCHNORM):
         if exp_id not in docs:
             continue
         d, r = docs[exp_id], curve_reading(docs[exp_id])
@@ -286,7 +295,7 @@ def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     docs = present(results, GROUPS["q3a"])
     asked = {i: d for i, d in docs.items() if i != EXTRA}
     answer: list[Block] = [Paragraph(_ranking(asked, "optimizers"))]
-    if "q3a-rmsprop" in docs:
+    if Q3A_RMSPROP in docs:
         answer.append(Paragraph(_rmsprop_text(docs)))
     answer.append(Paragraph(_speed(docs)))
     fig = figures.loss_curves(fig_dir / "q3a_losses.svg", {label_of(d): d for d in docs.values()})
@@ -318,8 +327,8 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
                     "no norm, LayerNorm and BatchNorm (Adam), mean over seeds, range shaded."),
         scores_table(docs, "Q3(b): accuracy per normalization, mean ± std over seeds.")]
     appendix = _appendix(docs, out, "Q3(b)")
-    if "q3b-batchnorm" in docs:
-        d = docs["q3b-batchnorm"]
+    if Q3B_BATCHNORM in docs:
+        d = docs[Q3B_BATCHNORM]
         path = figures.confusion(fig_dir / "q3b_confusion.svg", d["confusion_matrix"],
                                  d["class_names"], label="test clips, summed over seeds")
         appendix.insert(0, Figure(path, "Adam/BatchNorm: test confusion matrix at the lowest-"
