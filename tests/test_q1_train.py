@@ -343,3 +343,18 @@ def test_seeds_are_picklable_tasks_with_serial_numbers(data_dir, tmp_path):
     assert shipped["test_accuracy_values"] == serial["test_accuracy_values"]
     assert _strip(shipped["histories"][1]) == _strip(serial["histories"][1])
     assert shipped["where"] and all(p["where"] for p in shipped["per_seed"])
+
+
+def test_a_training_is_seeded_once(data_dir, tmp_path, monkeypatch):
+    """One call of torch.manual_seed per training (run_job's set_seed): the data, the model
+    and fit do not seed again."""
+    calls: list[int] = []
+    real = torch.manual_seed
+
+    def counting(seed: int):
+        calls.append(seed)
+        return real(seed)
+
+    monkeypatch.setattr(torch, "manual_seed", counting)
+    train.run(opts(tmp_path, data_dir, epochs=1, seed=4), model="lstm-avg", progress=False)
+    assert calls == [4]

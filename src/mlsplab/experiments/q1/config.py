@@ -33,7 +33,8 @@ MODEL_IDS = {"lstm-avg": Q1B_LSTM_AVG, "lstm-attention": Q1C_LSTM_ATTENTION,
 PART_OF_MODEL = {"lstm-avg": "q1b", "lstm-attention": "q1c", "transformer": "q1d"}
 BASELINE_ID = Q1_TFIDF_BASELINE
 COMPARISON_ID = Q1_COMPARISON
-MODEL_FILE_FORMAT = "mlsplab-sentiment-model-v1"  # <out>/<id>/model.pt, read by mlsplab predict
+SENTIMENT_KIND = "sentiment"  # the "kind" of <out>/<id>/model.pt, read by mlsplab predict
+OLD_MODEL_FILE_FORMAT = "mlsplab-sentiment-model-v1"  # model.pt of earlier versions, still read
 
 # --- the assignment's settings
 EMBED_DIM = 100  # the assignment's 100-d word2vec vectors
