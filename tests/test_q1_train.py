@@ -241,7 +241,7 @@ def test_resumed_run_keeps_its_precision(data_dir, tmp_path, monkeypatch):
     train.run(opts(tmp_path, data_dir, epochs=1, deadline=time.time()), model="lstm-avg",
               progress=False)
     # the cached machine decision now says bf16: the interrupted fp32 run still ends in fp32
-    monkeypatch.setattr(train, "resolve_precision",
+    monkeypatch.setattr(train_runtime, "resolve_precision",
                         lambda requested, device, **k: train.Precision("bf16", "test cache"))
     m = train.run(opts(tmp_path, data_dir, epochs=1, precision="auto"), model="lstm-avg",
                   progress=False)
@@ -249,7 +249,7 @@ def test_resumed_run_keeps_its_precision(data_dir, tmp_path, monkeypatch):
     assert "kept" in read_json(tmp_path / "q1b-lstm-avg" / "seed-0" / "result.json")[
         "precision_reason"]
     # an explicit, different precision is refused rather than mixed into one history
-    monkeypatch.setattr(train, "resolve_precision",
+    monkeypatch.setattr(train_runtime, "resolve_precision",
                         lambda requested, device, **k: train.Precision(requested, "test"))
     train.run(opts(tmp_path / "c", data_dir, epochs=1, deadline=time.time()), model="lstm-avg",
               progress=False)
@@ -279,7 +279,7 @@ def test_every_option_reaches_the_recorded_config(tmp_path):
                    device="cpu", precision="fp32", pretrained=Path("/x/vec.txt"),
                    data_dir=Path("/d"))
     cfg = SentimentConfig.from_options(o, model="lstm-avg")
-    assert cfg.seed_list == [7, 8, 9] and cfg.epochs == 4 and cfg.max_tokens == 99
+    assert cfg.seed_list == (7, 8, 9) and cfg.epochs == 4 and cfg.max_tokens == 99
     assert cfg.pretrained == "/x/vec.txt" and cfg.device == "cpu" and cfg.data_dir == "/d"
     ident = cfg.identity(8)
     assert ident["seed"] == 8 and ident["max_tokens"] == 99 and ident["pretrained"]

@@ -154,13 +154,13 @@ def test_second_call_rewrites_nothing(q3_run, data_dir: Path) -> None:
 
 def test_seed_flag_sets_the_seeds_and_quick_one_seed() -> None:
     config = Q3Config.from_options(RunOptions(seed=5))
-    assert config.seeds == (5, 6, 7) and config.epochs >= 40
+    assert config.seed_list == (5, 6, 7) and config.epochs >= 40
     quick = Q3Config.from_options(RunOptions(seed=5, quick=True))
-    assert quick.seeds == (5,) and quick.epochs < config.epochs
+    assert quick.seed_list == (5,) and quick.epochs < config.epochs
     # an explicit --seeds reaches quick runs too
-    assert Q3Config.from_options(RunOptions(seed=5, seeds=2, quick=True)).seeds == (5, 6)
+    assert Q3Config.from_options(RunOptions(seed=5, seeds=2, quick=True)).seed_list == (5, 6)
     assert Q3Config.from_options(RunOptions(device="cuda")).device == "cuda"
-    with pytest.raises(MlsplabError, match="--seeds=0"):
+    with pytest.raises(MlsplabError, match="--seeds 0; expected >= 1"):
         Q3Config.from_options(RunOptions(seeds=0))
     with pytest.raises(MlsplabError, match="--epochs=0"):
         Q3Config.from_options(RunOptions(), epochs=0)

@@ -22,6 +22,7 @@ from mlsplab.experiments.ids import (
     Q1X_ENSEMBLE,
     Q1X_NBSVM,
 )
+from mlsplab.experiments.options import seed_list
 from mlsplab.experiments.q1.selection import RULE as SELECTION_RULE
 from mlsplab.experiments.q3.config import WEIGHT_CV_FOLDS
 
@@ -116,8 +117,9 @@ def model_sizes(model: str, dropout: float | None = None) -> dict[str, Any]:
 class SentimentConfig:
     """One Q1(b-d) model as run: what determines its numbers, and how it is run.
 
-    :meth:`identity` (everything but ``device``, ``precision_requested``, ``data_dir`` and
-    the seeds' count) keys resume and skip of each seed's training.
+    :meth:`identity` (everything but ``device``, ``data_dir`` and the seeds' count) keys
+    resume and skip of each seed's training; the precision decided for the run is added to it
+    by the runner.
     """
 
     model: str
@@ -135,7 +137,6 @@ class SentimentConfig:
     subset: dict[str, int] | None = None  # reviews per split in quick mode
     pretrained: str | None = None  # word-vector file instead of word2vec trained here
     device: str = "auto"
-    precision_requested: str = "auto"
     data_dir: str | None = None
 
     @property
@@ -143,13 +144,14 @@ class SentimentConfig:
         return MODEL_IDS[self.model]
 
     @property
-    def seed_list(self) -> list[int]:
-        return [self.seed + k for k in range(self.seeds)]
+    def seed_list(self) -> tuple[int, ...]:
+        """The seeds themselves: seed, seed + 1, ... (``seeds`` is their count)."""
+        return seed_list(self.seed, self.seeds, "--imdb-seeds")
 
     def identity(self, seed: int) -> dict[str, Any]:
         """What determines the numbers of the training with ``seed`` (its config hash)."""
         d = asdict(self)
-        for k in ("device", "precision_requested", "data_dir", "seeds"):
+        for k in ("device", "data_dir", "seeds"):
             d.pop(k)
         d["seed"] = seed
         return d
@@ -165,8 +167,7 @@ class SentimentConfig:
             raise MlsplabError(f"--max-tokens {options.max_tokens}; expected >= 1")
         if lr is not None and not (lr > 0 and math.isfinite(lr)):
             raise MlsplabError(f"--lr {lr}; expected a positive number")
-        if options.imdb_seeds < 1:
-            raise MlsplabError(f"--imdb-seeds {options.imdb_seeds}; expected >= 1")
+        seed_list(options.seed, options.imdb_seeds, "--imdb-seeds")  # checks the count
         quick = options.quick
         return cls(
             model=model,
@@ -178,7 +179,7 @@ class SentimentConfig:
             seed=options.seed, seeds=options.imdb_seeds, quick=quick,
             pretrained=None if options.pretrained is None else str(options.pretrained),
             subset={k: QUICK[f"n_{k}"] for k in ("train", "val", "test")} if quick else None,
-            device=options.device, precision_requested=options.precision,
+            device=options.device,
             data_dir=None if options.data_dir is None else str(options.data_dir),
         )
 

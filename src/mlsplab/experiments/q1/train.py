@@ -28,7 +28,7 @@ from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.data.files import IMDB_ZIP, locate, provenance
 from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
-from mlsplab.experiments.options import RunOptions
+from mlsplab.experiments.options import RunOptions, decide_precision
 from mlsplab.experiments.q1 import evaluate as ev
 from mlsplab.experiments.q1 import posteriors
 from mlsplab.experiments.q1.aggregate import aggregate
@@ -47,7 +47,7 @@ from mlsplab.experiments.q1.data import SentimentData, load_data
 from mlsplab.experiments.q1.model import build_model, lstm_input
 from mlsplab.features.word_vectors import word2vec_params
 from mlsplab.io import read_json
-from mlsplab.runtime import Precision, resolve_precision, select_device
+from mlsplab.runtime import Precision, select_device
 from mlsplab.training import Context, Recipe, Steps, TrainConfig, TrainingJob, run_job
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,8 @@ def run(options: RunOptions, *, model: str, lr: float | None = None,
     out = Path(options.out)
     exp_dir = experiment_dir(out, cfg.experiment_id)
     device = select_device(cfg.device)
-    # one decision per machine (cached), so every IMDB model of a run uses the same precision
-    precision = resolve_precision(cfg.precision_requested, device)
+    # decided once per run (reproduce decides before its first step; cached per machine)
+    precision = decide_precision(options)
     data_sha = provenance(locate(IMDB_ZIP, cfg.data_dir))["sha256"]
     # the resolved device type and precision change the numbers, so they key resume and skip;
     # so do the word2vec settings (a checkpoint of other vectors must not be resumed)
@@ -91,7 +91,8 @@ def run(options: RunOptions, *, model: str, lr: float | None = None,
         log.info("%s has no posteriors (an older run); retraining to record them",
                  cfg.experiment_id)
     jobs = [sentiment_job(cfg, s, out, {**cfg.identity(s), **run_keys}, device, precision,
-                          deadline=options.deadline, progress=progress)
+                          deadline=options.deadline, progress=progress,
+                          keep_checkpoint_precision=options.precision == "auto")
             for s in cfg.seed_list]
     tasks = [Task(j.name, run_job, {"job": j}, cpus=torch.get_num_threads(),
                   gpus=1.0 if device.type == "cuda" else 0.0) for j in jobs]
@@ -110,8 +111,10 @@ def seed_dir(out: str | Path, experiment_id: str, seed: int) -> Path:
 
 def sentiment_job(cfg: SentimentConfig, seed: int, out: Path, identity: dict[str, Any],
                   device: torch.device, precision: Precision, *, deadline: float | None = None,
-                  progress: bool = True) -> TrainingJob:
-    """The training of ``cfg``'s model with ``seed``; the first seed keeps ``model.pt``."""
+                  progress: bool = True, keep_checkpoint_precision: bool = False
+                  ) -> TrainingJob:
+    """The training of ``cfg``'s model with ``seed``; the first seed keeps ``model.pt``.
+    ``keep_checkpoint_precision``: ``--precision auto``, so a resumed run keeps its own."""
     return TrainingJob(
         name=f"{cfg.experiment_id} seed {seed}",
         run_dir=str(seed_dir(out, cfg.experiment_id, seed)), identity=identity, seed=seed,
@@ -121,7 +124,7 @@ def sentiment_job(cfg: SentimentConfig, seed: int, out: Path, identity: dict[str
         recipe=SentimentRecipe(cfg, str(out)),
         model_path=str(out / cfg.experiment_id / "model.pt") if seed == cfg.seed else None,
         deadline=deadline, progress=progress,
-        keep_checkpoint_precision=cfg.precision_requested == "auto")
+        keep_checkpoint_precision=keep_checkpoint_precision)
 
 
 @dataclass(frozen=True)

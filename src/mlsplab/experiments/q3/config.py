@@ -186,12 +186,6 @@ def cv_splits(n_folds: int = N_FOLDS) -> list[Split]:
     return splits
 
 
-def _check_seeds(first: int, count: int) -> tuple[int, ...]:
-    if count < 1:
-        raise MlsplabError(f"--seeds={count} must be >= 1")
-    return tuple(first + i for i in range(count))
-
-
 def _check_epochs(epochs: int) -> int:
     if epochs < 1:
         raise MlsplabError(f"--epochs={epochs} must be >= 1 (the Q3 horizon is {EPOCHS})")
@@ -202,7 +196,9 @@ def _check_epochs(epochs: int) -> int:
 class Q3Config:
     """Settings of step ``q3``: every configuration x seed on the assignment's split."""
 
-    seeds: tuple[int, ...] = (0, 1, 2)  # initialisation and batch order of each training
+    # the seeds themselves (recorded as "seeds"; --seeds is their count): initialisation and
+    # batch order of each training
+    seed_list: tuple[int, ...] = (0, 1, 2)
     epochs: int = EPOCHS  # fixed, no early stopping; tested at the lowest validation loss
     quick: bool = False
     batch_size: int = BATCH_SIZE
@@ -217,11 +213,12 @@ class Q3Config:
     def from_options(cls, options: RunOptions, **params: Any) -> Q3Config:
         """The config of a run: ``--seed``/``--seeds``, ``--quick``, ``--device``; ``params``
         override any field (``epochs=60``)."""
-        from mlsplab.experiments.options import build_config
+        from mlsplab.experiments.options import build_config, seed_list
 
         quick = options.quick
-        count = options.seeds if options.seeds is not None else (1 if quick else len(cls.seeds))
-        base = {"seeds": _check_seeds(options.seed, count),
+        count = (options.seeds if options.seeds is not None
+                 else (1 if quick else len(cls.seed_list)))
+        base = {"seed_list": seed_list(options.seed, count),
                 "epochs": QUICK_EPOCHS if quick else EPOCHS, "quick": quick,
                 "device": options.device}
         config = build_config(cls, "q3", base, params)
@@ -230,7 +227,9 @@ class Q3Config:
 
     def record(self) -> dict[str, Any]:
         """The fields as JSON (what metrics.json records under ``config``)."""
-        return {**asdict(self), "seeds": list(self.seeds)}
+        fields = asdict(self)
+        # "seeds", the name earlier versions recorded (and hashed: results stay reusable)
+        return {"seeds": list(fields.pop("seed_list")), **fields}
 
 
 @dataclass(frozen=True)

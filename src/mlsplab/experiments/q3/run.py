@@ -238,7 +238,7 @@ def run(options: RunOptions, **params: Any) -> None:
         return
     features = extract_features(zip_path, out / "cache", feature_params)
     jobs = make_jobs(out, zip_path, feature_params, ident["cache_key"], trainings_needed(),
-                     config.seeds, [ASSIGNMENT_SPLIT], epochs=config.epochs,
+                     config.seed_list, [ASSIGNMENT_SPLIT], epochs=config.epochs,
                      batch_size=config.batch_size, eval_batch=config.eval_batch,
                      threads=config.threads, device=config.device, augment=config.augment)
     results = run_jobs(options, jobs, "q3")
@@ -250,12 +250,12 @@ def run(options: RunOptions, **params: Any) -> None:
               "class_names": first["class_names"],
               "executor": getattr(options.executor, "name", "serial")}
     for exp_id, training in SINGLE.items():
-        runs = [trained[(training.key, s)] for s in config.seeds]
+        runs = [trained[(training.key, s)] for s in config.seed_list]
         doc = {**common, **single_metrics(training, runs)}
         if training.augment:
             doc["beyond_assignment"] = True
         write_metrics(experiment_dir(out, exp_id), exp_id, configs[exp_id], doc)
-    doc = {**common, **ensemble_metrics(trained, config.seeds, config.weight_cv_folds)}
+    doc = {**common, **ensemble_metrics(trained, config.seed_list, config.weight_cv_folds)}
     doc["q3_timing"] = {
         "wall_seconds_of_this_call": time.perf_counter() - t_start,
         "load_average_at_start": load_start, "load_average_at_end": os.getloadavg()[0],
@@ -264,7 +264,7 @@ def run(options: RunOptions, **params: Any) -> None:
         "n_models_trained_in_this_call": sum(1 for r in results if not r.get("reused")),
         "cpu_count": os.cpu_count()}
     write_metrics(experiment_dir(out, ENSEMBLE_ID), ENSEMBLE_ID, configs[ENSEMBLE_ID], doc)
-    doc = {**common, **beyond_ensemble_metrics(trained, config.seeds, config.weight_cv_folds)}
+    doc = {**common, **beyond_ensemble_metrics(trained, config.seed_list, config.weight_cv_folds)}
     write_metrics(experiment_dir(out, BEYOND_ENSEMBLE_ID), BEYOND_ENSEMBLE_ID,
                   configs[BEYOND_ENSEMBLE_ID], doc)
     log.info("Q3 done in %.0f s (load average %.1f at start, %.1f at end)",
