@@ -4,7 +4,7 @@ over them in a subprocess (so a test can send it SIGINT or SIGTERM).
 ``python tests/stop_steps.py reproduce --out OUT --only first,second --executor E`` is
 ``mlsplab reproduce`` with the registry's steps replaced by :data:`STEPS`:
 
-* ``first`` trains two tiny models (``train_worker.train``, with :func:`mlsplab.training.fit`)
+* ``first`` trains two tiny models (``train_worker.train``, with :func:`mlsplab.fit_loop.fit`)
   as independent tasks through ``options.executor`` (as Q3 does), checkpointing after every
   batch; with ``STOP_TEST_STEP_SLEEP`` set, each batch sleeps that long, so a test can stop it
   mid-epoch;

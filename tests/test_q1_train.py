@@ -25,7 +25,7 @@ from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import data as q1data
 from mlsplab.experiments.q1 import posteriors, train
 from mlsplab.experiments.q1.config import LEARNING_RATES, SentimentConfig
-from mlsplab.experiments.q1.model import build_model
+from mlsplab.experiments.q1.train import build_model
 from mlsplab.features.word_vectors import word2vec_params
 from mlsplab.io import read_json
 from mlsplab.training import load_checkpoint

@@ -1,7 +1,7 @@
 """A tiny real training for the fault tests: run as a script so a test can ``kill -9`` it.
 
 ``python tests/train_worker.py CHECKPOINT RESULT [--step-sleep S]`` trains a small model with
-:func:`mlsplab.training.fit`, checkpointing after every batch (``checkpoint_every_s=0``), and
+:func:`mlsplab.fit_loop.fit`, checkpointing after every batch (``checkpoint_every_s=0``), and
 writes the history and final weights to RESULT (a torch file). ``--step-sleep`` slows each
 step so that a test can kill it mid-epoch. :func:`train` is the same run in-process.
 """

@@ -154,7 +154,7 @@ def add_precision(parser: argparse.ArgumentParser, *, applies_to: str) -> None:
     """``--precision``: the arithmetic of the IMDB models' training (the others are fp32).
 
     Decided once per run, before the first training, and recorded with every result it
-    affects (:func:`mlsplab.experiments.options.decide_precision`).
+    affects (:func:`mlsplab.runtime.decide_precision`).
     """
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help=f"arithmetic of {applies_to}. auto: bf16 where the processor has "

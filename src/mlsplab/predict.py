@@ -50,7 +50,7 @@ def load_predictor(path: Path) -> Predictor:
     import torch
 
     from mlsplab.data.batching import N_SPECIAL
-    from mlsplab.experiments.q1.model import build_model
+    from mlsplab.experiments.q1.train import build_model
     from mlsplab.training import MODEL_FORMAT
 
     try:

@@ -102,7 +102,7 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
     from mlsplab.data.files import IMDB_ZIP, locate
     from mlsplab.data.imdb import load_imdb, split_imdb
     from mlsplab.experiments.q1.config import model_sizes
-    from mlsplab.experiments.q1.model import build_model
+    from mlsplab.experiments.q1.train import build_model
     from mlsplab.features.tokenizer import tokenize
 
     if n_batches < 1:

@@ -40,7 +40,7 @@ class RunOptions:
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
     precision: str = "auto"  # --precision as asked: auto, fp32, bf16
     # the precision decided from it, once per run (reproduce decides before its first step);
-    # None: not decided yet, the first runner that needs it decides (decide_precision)
+    # None: not decided yet, the first runner that needs it decides (runtime.decide_precision)
     precision_used: Precision | None = None
     pretrained: Path | None = None  # word vectors to load instead of pretraining word2vec
     deadline: float | None = None  # time.time() at which training stops cleanly (checkpointed)
@@ -59,17 +59,6 @@ def seed_list(first: int, count: int, flag: str = "--seeds") -> tuple[int, ...]:
     if count < 1:
         raise MlsplabError(f"{flag} {count}; expected >= 1")
     return tuple(first + i for i in range(count))
-
-
-def decide_precision(options: RunOptions) -> Precision:
-    """The run's precision: ``options.precision_used`` once decided, else decided now from
-    ``--precision`` on ``--device`` (and kept in ``options`` for the rest of the run)."""
-    if options.precision_used is None:
-        from mlsplab.runtime import resolve_precision, select_device
-
-        options.precision_used = resolve_precision(options.precision,
-                                                   select_device(options.device))
-    return options.precision_used
 
 
 def build_config(cls: type[C], name: str, base: dict[str, Any], params: dict[str, Any]) -> C:

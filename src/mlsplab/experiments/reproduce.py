@@ -48,7 +48,7 @@ from mlsplab.executors import (
 )
 from mlsplab.experiments.common import budget_deadline, writable_dir
 from mlsplab.experiments.entrypoints import run_sentiment
-from mlsplab.experiments.options import RunOptions, decide_precision
+from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.registry import ALIASES, STEPS, Step, select_steps
 from mlsplab.formatting import count
 from mlsplab.io import atomic_write_json, read_json
@@ -251,6 +251,8 @@ def _decide_precision(steps: list[Step], options: RunOptions) -> dict[str, Any] 
     other models train in fp32)."""
     if not any(s.runner is run_sentiment for s in steps):
         return None
+    from mlsplab.runtime import decide_precision  # torch: not for `reproduce --help`
+
     used = decide_precision(options)
     print(f"precision of the IMDB models: {used.name} ({used.reason})")
     return {"requested": options.precision, "name": used.name, "reason": used.reason,

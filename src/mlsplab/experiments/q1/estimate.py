@@ -13,11 +13,11 @@ from torch import nn
 
 from mlsplab.data.files import IMDB_ZIP, locate
 from mlsplab.data.imdb import load_imdb
-from mlsplab.experiments.options import RunOptions, decide_precision
+from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1.config import EMBED_DIM, SentimentConfig
 from mlsplab.experiments.q1.data import split_rows
-from mlsplab.experiments.q1.model import build_model
-from mlsplab.runtime import autocast, select_device
+from mlsplab.experiments.q1.train import build_model
+from mlsplab.runtime import autocast, decide_precision, select_device
 
 log = logging.getLogger(__name__)
 

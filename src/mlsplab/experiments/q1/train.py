@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.special import expit
+from torch import nn
 
 from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.data.files import IMDB_ZIP, locate, provenance
+from mlsplab.errors import MlsplabError
 from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
-from mlsplab.experiments.options import RunOptions, decide_precision
+from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import evaluate as ev
 from mlsplab.experiments.q1 import posteriors
 from mlsplab.experiments.q1.aggregate import aggregate
@@ -39,15 +41,17 @@ from mlsplab.experiments.q1.config import (
     ATTENTION_POSITION_BINS,
     ATTENTION_TOP_FRACTION,
     ATTENTION_TOP_WORDS,
+    EMBED_DIM,
     LENGTH_BUCKETS,
     SENTIMENT_KIND,
     SentimentConfig,
 )
 from mlsplab.experiments.q1.data import SentimentData, load_data
-from mlsplab.experiments.q1.model import build_model, lstm_input
 from mlsplab.features.word_vectors import word2vec_params
 from mlsplab.io import read_json
-from mlsplab.runtime import Precision, select_device
+from mlsplab.models.lstm_classifier import LSTMClassifier, LSTMConfig
+from mlsplab.models.transformer_classifier import TransformerClassifier, TransformerConfig
+from mlsplab.runtime import Precision, decide_precision, select_device
 from mlsplab.training import Context, Recipe, Steps, TrainConfig, TrainingJob, run_job
 
 log = logging.getLogger(__name__)
@@ -190,6 +194,45 @@ class SentimentRecipe(Recipe):
 
     def reusable(self, result: dict[str, Any]) -> bool:
         return posteriors.has_posteriors(result)
+
+
+def build_model(model_name: str, model_config: dict[str, Any], embeddings: torch.Tensor,
+                device: torch.device | None = None) -> nn.Module:
+    """The classifier ``model_name`` with sizes ``model_config`` over frozen ``embeddings``.
+
+    Parameters
+    ----------
+    model_name : {"lstm-avg", "lstm-attention", "transformer"}
+    model_config : dict
+        From :func:`mlsplab.experiments.q1.config.model_sizes`.
+    embeddings : Tensor of shape (vocab_size, 100)
+    device : torch.device, default=CPU
+        LSTMs use a PackedSequence on CUDA (cuDNN) and the dense LSTM + masking on the CPU
+        (oneDNN); both give the same outputs (docs/sentiment.md).
+
+    Raises
+    ------
+    MlsplabError
+        If the word vectors are not 100-d.
+    """
+    if embeddings.ndim != 2 or embeddings.shape[1] != EMBED_DIM:
+        raise MlsplabError(f"embeddings of shape {tuple(embeddings.shape)}; expected "
+                           f"(vocab_size, {EMBED_DIM}): use {EMBED_DIM}-d word vectors")
+    device = device or torch.device("cpu")
+    if model_name == "transformer":
+        model: nn.Module = TransformerClassifier(TransformerConfig(**model_config), embeddings)
+    else:
+        config = LSTMConfig(**model_config)
+        config.packed = device.type == "cuda"
+        model = LSTMClassifier(config, embeddings)
+    return model.to(device)
+
+
+def lstm_input(model: nn.Module) -> str | None:
+    """How the LSTM reads its batch (an implementation choice with identical outputs)."""
+    if not isinstance(model, LSTMClassifier):
+        return None
+    return "packed sequences" if model.config.packed else "dense + masking"
 
 
 def _data_facts(data: SentimentData) -> dict[str, Any]:

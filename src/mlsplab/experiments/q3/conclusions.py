@@ -17,7 +17,6 @@ import numpy as np
 from mlsplab.experiments.ids import (
     Q3A_ADAM,
     Q3A_RMSPROP,
-    Q3A_RMSPROP_LR1E3,
     Q3B_BATCHNORM,
     Q3B_LAYERNORM,
     Q3B_NONE,
@@ -34,16 +33,8 @@ from mlsplab.experiments.q3.reading import (
     fmt_loss,
     last_gap,
 )
+from mlsplab.experiments.q3.summary_parts import EXTRA, Docs, label_of
 from mlsplab.formatting import count, percent, points
-
-Docs = dict[str, dict[str, Any]]
-EXTRA = Q3A_RMSPROP_LR1E3  # beside the assignment's RMSprop, labelled as an extra
-
-
-def _label(doc: dict[str, Any]) -> str:
-    from mlsplab.experiments.q3.summary import label_of
-
-    return label_of(doc)
 
 
 def _names(labels: list[str]) -> str:
@@ -106,11 +97,11 @@ def conclusion_a(docs: Docs) -> str:
         done = sorted((e, i) for i, e in reach.items() if e is not None)
         if done:
             first = docs[done[0][1]]
-            rest = ", ".join(f"{_label(docs[i])} {e}" for e, i in done[1:])
+            rest = ", ".join(f"{label_of(docs[i])} {e}" for e, i in done[1:])
             why = (" Adam scales each weight's step as RMSprop does, but at a tenth of the step "
                    "size and with momentum, so it makes fast, stable progress"
                    if done[0][1] == Q3A_ADAM else "")
-            s.append(f"{_label(first)} is fastest: its mean validation loss reaches "
+            s.append(f"{label_of(first)} is fastest: its mean validation loss reaches "
                      f"{fmt_loss(level)} at epoch {done[0][0]} (then {rest}).{why}"
                      + ("." if why else ""))
     learned = {i: d for i, d in asked.items() if curve_reading(d)["verdict"].startswith(
@@ -118,7 +109,7 @@ def conclusion_a(docs: Docs) -> str:
     if learned:
         groups = [g for g in _indistinct(learned) if len(g) > 1]
         if groups:
-            tied = _names([_label(learned[i]) for i in groups[0]])
+            tied = _names([label_of(learned[i]) for i in groups[0]])
             s.append(f"At the tested epoch {tied} are within one seed standard deviation of "
                      f"each other ({', '.join(fmt_acc(learned[i]) for i in groups[0])}), so "
                      f"{len(learned[groups[0][0]].get('seeds', []))} seeds and "
@@ -127,7 +118,7 @@ def conclusion_a(docs: Docs) -> str:
         else:
             order = sorted(learned, key=lambda i: -learned[i]["test_accuracy"])
             s.append("At the tested epoch the optimizers that learned rank "
-                     f"{', '.join(_label(learned[i]) for i in order)}, each gap beyond the seed "
+                     f"{', '.join(label_of(learned[i]) for i in order)}, each gap beyond the seed "
                      "spread.")
         gaps = [last_gap(d) for d in learned.values()]
         s.append(f"All of them overfit the {next(iter(learned.values()))['split_sizes']['train']}"
@@ -140,15 +131,15 @@ def overview_a(docs: Docs) -> str:
     asked = {i: d for i, d in docs.items() if i != EXTRA}
     learned = {i: d for i, d in asked.items()
                if curve_reading(d)["verdict"].startswith("learned")}
-    failed = [_label(d) for i, d in asked.items() if i not in learned]
+    failed = [label_of(d) for i, d in asked.items() if i not in learned]
     groups = _indistinct(learned) if learned else []
     text = ""
     if groups and len(groups[0]) > 1:
-        text = (f"{_names([_label(learned[i]) for i in groups[0]])} cannot be told apart "
+        text = (f"{_names([label_of(learned[i]) for i in groups[0]])} cannot be told apart "
                 f"({', '.join(fmt_acc(learned[i]) for i in groups[0])} test)")
     elif groups:
         top = learned[groups[0][0]]
-        text = f"{_label(top)} first, {fmt_acc(top)} test"
+        text = f"{label_of(top)} first, {fmt_acc(top)} test"
     if failed:
         text += ("; " if text else "") + f"{_names(failed)} at its default lr fails"
         if Q3A_RMSPROP in asked:

@@ -12,7 +12,7 @@ from mlsplab.experiments.q3 import conclusions as cq
 from mlsplab.experiments.q3 import figures
 from mlsplab.experiments.q3.config import BEYOND_ENSEMBLE_ID, CV_ID, ENSEMBLE_ID
 from mlsplab.experiments.q3.reading import fmt_acc
-from mlsplab.experiments.q3.summary import (
+from mlsplab.experiments.q3.summary_parts import (
     Docs,
     deviations,
     hashes_table,
