@@ -4,7 +4,7 @@ over them in a subprocess (so a test can send it SIGINT or SIGTERM).
 ``python tests/stop_steps.py reproduce --out OUT --only first,second --executor E`` is
 ``mlsplab reproduce`` with the registry's steps replaced by :data:`STEPS`:
 
-* ``first`` trains two tiny models (``train_worker.train``, with :func:`mlsplab.training.fit`)
+* ``first`` trains two tiny models (``train_worker.train``, with :func:`mlsplab.fit_loop.fit`)
   as independent tasks through ``options.executor`` (as Q3 does), checkpointing after every
   batch; with ``STOP_TEST_STEP_SLEEP`` set, each batch sleeps that long, so a test can stop it
   mid-epoch;
@@ -26,6 +26,7 @@ from train_worker import EPOCHS, train
 from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.options import RunOptions
+from mlsplab.experiments.q1.config import SentimentConfig
 from mlsplab.experiments.registry import Step
 
 
@@ -58,10 +59,8 @@ def run_second(options: RunOptions) -> None:
     write_metrics(experiment_dir(options.out, "second"), "second", {}, {"done": True})
 
 
-STEPS = (Step("first", ("first",), "q1b", "two tiny trainings", "stop_steps:run_first",
-              "mlsplab.experiments.q1.config:SentimentConfig"),
-         Step("second", ("second",), "q1b", "a step after them", "stop_steps:run_second",
-              "mlsplab.experiments.q1.config:SentimentConfig"))
+STEPS = (Step("first", ("first",), "q1b", "two tiny trainings", run_first, SentimentConfig),
+         Step("second", ("second",), "q1b", "a step after them", run_second, SentimentConfig))
 
 
 def main(argv: list[str]) -> int:

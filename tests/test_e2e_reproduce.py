@@ -18,7 +18,7 @@ from synth_esc import write_esc_zip
 
 from mlsplab.cli import main
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.registry import PARTS, STEPS, resolve
+from mlsplab.experiments.registry import PARTS, STEPS
 
 # every flag of reproduce away from its default (--pretrained, --time-budget, --executor and
 # --address are checked below without a full run)
@@ -128,6 +128,6 @@ def test_flags_without_a_run_reach_the_configs(tmp_path: Path) -> None:
     options = RunOptions(pretrained=vectors, seed=7)
     for step in STEPS:
         if step.key in ("q1a", "q1b"):
-            config = resolve(step.config).from_options(options, **step.params)
+            config = step.config.from_options(options, **step.params)
             assert str(config.pretrained) == str(vectors), step.key
             assert config.seed == 7

@@ -12,7 +12,7 @@ from mlsplab.data.batching import N_SPECIAL, UNK_ID, Vocabulary
 from mlsplab.experiments.q1 import evaluate as ev
 from mlsplab.experiments.q1.config import model_sizes
 from mlsplab.experiments.q1.data import SentimentData, audit_rows, train_eval_subset
-from mlsplab.experiments.q1.model import build_model
+from mlsplab.experiments.q1.train import build_model
 from mlsplab.runtime import Precision
 
 WORDS = ["good", "bad", "the", "plot"]

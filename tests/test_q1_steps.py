@@ -71,13 +71,12 @@ def test_estimate_is_positive_and_scales_with_epochs_and_seeds(data_dir):
         estimate.estimate_seconds(RunOptions(data_dir=data_dir), model="cnn")
 
 
-def test_registry_names_resolve():
-    from mlsplab.experiments.registry import STEPS, resolve
+def test_registry_holds_the_q1_runners_and_configs():
+    from mlsplab.experiments import entrypoints
+    from mlsplab.experiments.registry import STEPS
 
     for s in STEPS:
-        if s.runner.startswith("mlsplab.experiments.q1."):
-            assert callable(resolve(s.runner)) and resolve(s.config)
-            cfg = resolve(s.config).from_options(RunOptions(out=Path("x")), **s.params)
+        if s.runner is entrypoints.run_sentiment:
+            cfg = s.config.from_options(RunOptions(out=Path("x")), **s.params)
             assert cfg is not None
-            if s.estimate:
-                assert callable(resolve(s.estimate))
+            assert s.estimate is entrypoints.estimate_sentiment

@@ -25,7 +25,7 @@ from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import data as q1data
 from mlsplab.experiments.q1 import posteriors, train
 from mlsplab.experiments.q1.config import LEARNING_RATES, SentimentConfig
-from mlsplab.experiments.q1.model import build_model
+from mlsplab.experiments.q1.train import build_model
 from mlsplab.features.word_vectors import word2vec_params
 from mlsplab.io import read_json
 from mlsplab.training import load_checkpoint
@@ -241,7 +241,7 @@ def test_resumed_run_keeps_its_precision(data_dir, tmp_path, monkeypatch):
     train.run(opts(tmp_path, data_dir, epochs=1, deadline=time.time()), model="lstm-avg",
               progress=False)
     # the cached machine decision now says bf16: the interrupted fp32 run still ends in fp32
-    monkeypatch.setattr(train, "resolve_precision",
+    monkeypatch.setattr(train_runtime, "resolve_precision",
                         lambda requested, device, **k: train.Precision("bf16", "test cache"))
     m = train.run(opts(tmp_path, data_dir, epochs=1, precision="auto"), model="lstm-avg",
                   progress=False)
@@ -249,7 +249,7 @@ def test_resumed_run_keeps_its_precision(data_dir, tmp_path, monkeypatch):
     assert "kept" in read_json(tmp_path / "q1b-lstm-avg" / "seed-0" / "result.json")[
         "precision_reason"]
     # an explicit, different precision is refused rather than mixed into one history
-    monkeypatch.setattr(train, "resolve_precision",
+    monkeypatch.setattr(train_runtime, "resolve_precision",
                         lambda requested, device, **k: train.Precision(requested, "test"))
     train.run(opts(tmp_path / "c", data_dir, epochs=1, deadline=time.time()), model="lstm-avg",
               progress=False)
@@ -279,7 +279,7 @@ def test_every_option_reaches_the_recorded_config(tmp_path):
                    device="cpu", precision="fp32", pretrained=Path("/x/vec.txt"),
                    data_dir=Path("/d"))
     cfg = SentimentConfig.from_options(o, model="lstm-avg")
-    assert cfg.seed_list == [7, 8, 9] and cfg.epochs == 4 and cfg.max_tokens == 99
+    assert cfg.seed_list == (7, 8, 9) and cfg.epochs == 4 and cfg.max_tokens == 99
     assert cfg.pretrained == "/x/vec.txt" and cfg.device == "cpu" and cfg.data_dir == "/d"
     ident = cfg.identity(8)
     assert ident["seed"] == 8 and ident["max_tokens"] == 99 and ident["pretrained"]
@@ -343,3 +343,18 @@ def test_seeds_are_picklable_tasks_with_serial_numbers(data_dir, tmp_path):
     assert shipped["test_accuracy_values"] == serial["test_accuracy_values"]
     assert _strip(shipped["histories"][1]) == _strip(serial["histories"][1])
     assert shipped["where"] and all(p["where"] for p in shipped["per_seed"])
+
+
+def test_a_training_is_seeded_once(data_dir, tmp_path, monkeypatch):
+    """One call of torch.manual_seed per training (run_job's set_seed): the data, the model
+    and fit do not seed again."""
+    calls: list[int] = []
+    real = torch.manual_seed
+
+    def counting(seed: int):
+        calls.append(seed)
+        return real(seed)
+
+    monkeypatch.setattr(torch, "manual_seed", counting)
+    train.run(opts(tmp_path, data_dir, epochs=1, seed=4), model="lstm-avg", progress=False)
+    assert calls == [4]

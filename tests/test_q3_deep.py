@@ -23,8 +23,9 @@ from mlsplab.experiments.q3.config import MODELS_DIR, cv_splits
 from mlsplab.experiments.q3.data import extract_features, load_split
 from mlsplab.experiments.q3.deep_config import DEEP, DEEP_AUGMENT, DEEP_ID, DeepTraining
 from mlsplab.experiments.q3.deep_summary import confused_pairs, part_report
-from mlsplab.experiments.q3.train import TrainJob, load_model, predict_logits
+from mlsplab.experiments.q3.train import load_model, predict_logits
 from mlsplab.features.logmel import LogMelParams
+from mlsplab.models.esc_deep_cnn import EscDeepCnn
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = replace(DEEP, stem_channels=4, channels=(8, 8))
@@ -64,10 +65,10 @@ def _recipe(archive: Path, tmp_path: Path, training: DeepTraining = TINY):
     extract_features(archive, tmp_path / "cache", params, progress=False)
     split = cv_splits()[0]
     data = load_split(archive, tmp_path / "cache", split, params)
-    job = TrainJob(out=str(tmp_path), zip_path=str(archive), cache_dir=str(tmp_path / "cache"),
-                   params=params, feature_key="k", training=training, seed=3, split=split,
-                   epochs=EPOCHS, batch_size=4, augment=dict(DEEP_AUGMENT))
-    return deep_train.deep_recipe(job, data, torch.device("cpu")), data
+    model = EscDeepCnn(deep_train.deep_model_config(training, data))
+    steps = deep_train.deep_steps(training, data, torch.device("cpu"), seed=3, epochs=EPOCHS,
+                                  batch_size=4, augment=dict(DEEP_AUGMENT))
+    return model, steps, data
 
 
 def test_augmentation_is_a_pure_function_of_seed_epoch_and_batch() -> None:
@@ -88,14 +89,14 @@ def test_augmentation_is_a_pure_function_of_seed_epoch_and_batch() -> None:
 
 def test_a_training_step_repeats_exactly_and_depends_on_the_epoch(archive: Path,
                                                                   tmp_path: Path) -> None:
-    recipe, _ = _recipe(archive, tmp_path)
-    model = recipe.model.eval()  # no dropout: only the batch's own randomness is left
-    first, second = recipe.train_batches(1)[0], recipe.train_batches(2)[0]
+    model, steps, _ = _recipe(archive, tmp_path)
+    model.eval()  # no dropout: only the batch's own randomness is left
+    first, second = steps.train_batches(1)[0], steps.train_batches(2)[0]
     assert first[:2] == (1, 0) and second[:2] == (2, 0)
     with torch.no_grad():
-        a = recipe.train_step(model, first)[0]
-        b = recipe.train_step(model, first)[0]
-        c = recipe.train_step(model, (2, 0, first[2]))[0]  # same clips, another epoch
+        a = steps.train_step(model, first)[0]
+        b = steps.train_step(model, first)[0]
+        c = steps.train_step(model, (2, 0, first[2]))[0]  # same clips, another epoch
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 

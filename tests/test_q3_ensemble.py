@@ -9,8 +9,8 @@ import torch
 
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.q3 import ensemble as ens
+from mlsplab.experiments.q3.batching import augment_batch
 from mlsplab.experiments.q3.config import AUGMENT, BEYOND_FAMILIES, BEYOND_MEMBERS
-from mlsplab.experiments.q3.train import augment_batch
 from mlsplab.models.ensemble import combine, fit_simplex_weights, out_of_fold_combination
 
 N_VAL = N_TEST = 20

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from synth_esc import write_esc_zip
 
 from mlsplab.errors import MlsplabError
@@ -153,13 +154,13 @@ def test_second_call_rewrites_nothing(q3_run, data_dir: Path) -> None:
 
 def test_seed_flag_sets_the_seeds_and_quick_one_seed() -> None:
     config = Q3Config.from_options(RunOptions(seed=5))
-    assert config.seeds == (5, 6, 7) and config.epochs >= 40
+    assert config.seed_list == (5, 6, 7) and config.epochs >= 40
     quick = Q3Config.from_options(RunOptions(seed=5, quick=True))
-    assert quick.seeds == (5,) and quick.epochs < config.epochs
+    assert quick.seed_list == (5,) and quick.epochs < config.epochs
     # an explicit --seeds reaches quick runs too
-    assert Q3Config.from_options(RunOptions(seed=5, seeds=2, quick=True)).seeds == (5, 6)
+    assert Q3Config.from_options(RunOptions(seed=5, seeds=2, quick=True)).seed_list == (5, 6)
     assert Q3Config.from_options(RunOptions(device="cuda")).device == "cuda"
-    with pytest.raises(MlsplabError, match="--seeds=0"):
+    with pytest.raises(MlsplabError, match="--seeds 0; expected >= 1"):
         Q3Config.from_options(RunOptions(seeds=0))
     with pytest.raises(MlsplabError, match="--epochs=0"):
         Q3Config.from_options(RunOptions(), epochs=0)
@@ -191,7 +192,7 @@ def test_same_seed_same_numbers_and_device_reaches_training(
                                [q3run.ASSIGNMENT_SPLIT], epochs=1, batch_size=16, eval_batch=8,
                                threads=1, device=options.device, augment={})
         q3run.extract_features(data_dir / "ESC-50-master.zip", tmp_path / name / "cache",
-                               jobs[0].params, progress=False)
+                               jobs[0].recipe.params, progress=False)
         docs.append(q3run.run_jobs(options, jobs, "t")[0])
     assert set(asked) == {"cuda"}
     assert docs[0]["history"][0]["train_loss"] == docs[1]["history"][0]["train_loss"]
@@ -211,3 +212,24 @@ def test_groups_cover_the_registry_parts() -> None:
 
     assert GROUPS["q3a"] == part("q3a").experiment_ids
     assert GROUPS["q3b"] == part("q3b").experiment_ids
+
+
+def test_a_training_is_seeded_once(data_dir: Path, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """One call of torch.manual_seed per training (run_job's set_seed): building the model
+    and fit do not seed again."""
+    calls: list[int] = []
+    real = torch.manual_seed
+
+    def counting(seed: int) -> Any:
+        calls.append(seed)
+        return real(seed)
+
+    jobs = q3run.make_jobs(tmp_path, data_dir / "ESC-50-master.zip", *_front_end(data_dir),
+                           [SINGLE["q3b-batchnorm"]], (5,), [q3run.ASSIGNMENT_SPLIT], epochs=1,
+                           batch_size=16, eval_batch=8, threads=1, device="cpu", augment={})
+    q3run.extract_features(data_dir / "ESC-50-master.zip", tmp_path / "cache",
+                           jobs[0].recipe.params, progress=False)
+    monkeypatch.setattr(torch, "manual_seed", counting)
+    q3run.run_jobs(RunOptions(out=tmp_path), jobs, "t")
+    assert calls == [5]

@@ -1,7 +1,7 @@
 """The report: parts in the assignment's order from their builders, overview with each
 deviation once, appendix after the main body, typeset math, and never a crash on bad input.
 
-Fake part builders live in a module registered in ``sys.modules`` and fake parts replace
+Fake parts with fake builders (functions of this module) replace
 ``registry.PARTS``; results are tiny metrics.json files written here.
 """
 
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import types
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -20,13 +18,13 @@ import pytest
 
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments import registry
+from mlsplab.experiments.ids import BENCH_SENTIMENT
 from mlsplab.experiments.registry import Part
 from mlsplab.report.build import build_report
 from mlsplab.report.document import Figure, Heading, Math, Paragraph, PartReport, Table
 
 SHARED_DEVIATION = "IMDB reviews capped at 400 tokens"
 ASCII_MATH = ("^{", "_{", "delta^", "sum_")
-FAKE = "fake_report_parts"
 REAL_PARTS = registry.PARTS  # before the fake_parts fixture replaces them
 
 
@@ -80,25 +78,27 @@ def _returns_none(key: str, results: dict, out: Path, fig_dir: Path) -> None:
     return None
 
 
+def _not_importable(key: str, results: dict, out: Path, fig_dir: Path) -> PartReport:
+    from no.such import module  # type: ignore[import-not-found]  # noqa: F401
+
+    raise AssertionError("unreachable")
+
+
 FAKE_PARTS = (
     Part("q1b", "Q1(b) Two-layer LSTM with average pooling", "An LSTM.", ("q1b-lstm-avg",),
-         f"{FAKE}:sentiment"),
-    Part("q2", "Q2 Time-delay neural network", "A TDNN.", ("q2-tdnn",), f"{FAKE}:tdnn"),
-    Part("q3a", "Q3(a) ESC-10: optimizers", "Optimizers.", ("q3a-adam",), f"{FAKE}:raises"),
-    Part("q3b", "Q3(b) ESC-10: normalization", "Norms.", ("q3b-none",), f"{FAKE}:returns_none"),
-    Part("q4i", "Q4(i) Cost and memory", "Cost.", ("q4-conv-dense",), "no.such.module:part"),
-    Part("q4ii", "Q4(ii) Conv as dense", "Missing part.", ("q4-conv-dense",), f"{FAKE}:tdnn"),
+         _sentiment),
+    Part("q2", "Q2 Time-delay neural network", "A TDNN.", ("q2-tdnn",), _tdnn),
+    Part("q3a", "Q3(a) ESC-10: optimizers", "Optimizers.", ("q3a-adam",), _raises),
+    Part("q3b", "Q3(b) ESC-10: normalization", "Norms.", ("q3b-none",), _returns_none),
+    Part("q4i", "Q4(i) Cost and memory", "Cost.", ("q4-conv-dense",), _not_importable),
+    Part("q4ii", "Q4(ii) Conv as dense", "Missing part.", ("q4-conv-dense",), _tdnn),
 )
 
 
 @pytest.fixture(scope="module")
 def fake_parts() -> Iterator[None]:
-    """The fake parts in place of the registry's, their builders importable."""
-    module = types.ModuleType(FAKE)
-    module.sentiment, module.tdnn = _sentiment, _tdnn  # type: ignore[attr-defined]
-    module.raises, module.returns_none = _raises, _returns_none  # type: ignore[attr-defined]
+    """The fake parts in place of the registry's."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(sys.modules, FAKE, module)
         mp.setattr(registry, "PARTS", FAKE_PARTS)
         yield
 
@@ -230,7 +230,7 @@ def test_bad_input_still_gives_a_report(fake_parts: None, tmp_path: Path) -> Non
     (out / "reproduce").mkdir()
     (out / "reproduce" / "timings.json").write_text("{")
     _write(out, "zz-old-experiment", test_accuracy=0.1)
-    _write(out, registry.BENCH_ID)  # written by `mlsplab bench`, read through q1-comparison
+    _write(out, BENCH_SENTIMENT)  # written by `mlsplab bench`, read through q1-comparison
     from mlsplab.report.assemble import build_document
     from mlsplab.report.html import render_html
     from mlsplab.report.results import load_results

@@ -168,7 +168,7 @@ def test_submission_name_rejects_what_a_file_name_cannot_hold() -> None:
 
 def _conclusion(part_key: str, results: dict[str, dict[str, Any]], tmp_path: Path) -> str:
     part = registry.part(part_key)
-    report = registry.resolve(part.report)(part_key, results, tmp_path, tmp_path / "fig")
+    report = part.report(part_key, results, tmp_path, tmp_path / "fig")
     assert report.conclusion, part_key
     return report.conclusion
 
@@ -232,7 +232,7 @@ def test_q1d_conclusion_follows_the_sign_and_the_test(tmp_path: Path) -> None:
 def test_q1b_eval_mode_value_is_the_one_in_brackets(tmp_path: Path) -> None:
     m = _reference("q1b-lstm-avg")
     part = registry.part("q1b")
-    report = registry.resolve(part.report)("q1b", {"q1b-lstm-avg": m}, tmp_path, tmp_path)
+    report = part.report("q1b", {"q1b-lstm-avg": m}, tmp_path, tmp_path)
     text = " ".join(getattr(b, "text", "") for b in report.answer)
     last = m["history"][-1]
     assert (f"({last['train_loss']:.3f} against {last['train_eval_loss']:.3f})" in text)

@@ -9,6 +9,7 @@ import pytest
 from mlsplab.cli import main
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments import registry
 from mlsplab.experiments.registry import PARTS, STEPS, all_ids, select_steps
 from mlsplab.experiments.reproduce import _deadline, _groups, merge_timings
 from mlsplab.io import atomic_write_json
@@ -37,6 +38,39 @@ def test_registry_is_consistent() -> None:
     assert {s.part for s in STEPS} <= {p.key for p in PARTS}
     assert [p.key for p in PARTS if not p.beyond] == [
         "q1a", "q1b", "q1c", "q1d", "q2", "q3a", "q3b", "q3c", "q4i", "q4ii"]
+
+
+def test_registry_holds_functions_and_classes_not_strings() -> None:
+    """Runners, estimates, configs and report builders are the objects themselves."""
+    from mlsplab.experiments import entrypoints
+
+    for s in STEPS:
+        assert callable(s.runner) and not isinstance(s.runner, str), s.key
+        assert isinstance(s.config, type) and hasattr(s.config, "from_options"), s.key
+        assert s.estimate is None or callable(s.estimate), s.key
+        assert s.runner.__module__ == entrypoints.__name__, s.key
+    for p in PARTS:
+        assert callable(p.report) and p.report.__module__ == entrypoints.__name__, p.key
+    registry_source = Path(registry.__file__).read_text(encoding="utf-8")
+    assert "importlib" not in registry_source and ":run\"" not in registry_source
+
+
+def test_each_experiment_id_is_written_once_in_the_source() -> None:
+    """An id is a constant of experiments/ids.py; code imports it (docstrings may name it)."""
+    import ast
+
+    from mlsplab.experiments import ids
+
+    values = {v for k, v in vars(ids).items() if k.isupper() and isinstance(v, str)}
+    src = Path(registry.__file__).parents[1]
+    found = []
+    for path in src.rglob("*.py"):
+        if path.name == "ids.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in values:
+                found.append(f"{path.relative_to(src)}:{node.lineno}: {node.value}")
+    assert not found, found
 
 
 def test_parallel_groups_join_consecutive_steps_of_one_runner() -> None:

@@ -1,7 +1,7 @@
 """A tiny real training for the fault tests: run as a script so a test can ``kill -9`` it.
 
 ``python tests/train_worker.py CHECKPOINT RESULT [--step-sleep S]`` trains a small model with
-:func:`mlsplab.training.fit`, checkpointing after every batch (``checkpoint_every_s=0``), and
+:func:`mlsplab.fit_loop.fit`, checkpointing after every batch (``checkpoint_every_s=0``), and
 writes the history and final weights to RESULT (a torch file). ``--step-sleep`` slows each
 step so that a test can kill it mid-epoch. :func:`train` is the same run in-process.
 """
@@ -51,8 +51,9 @@ def train(checkpoint: Path | None, step_sleep: float = 0.0) -> dict[str, Any]:
                 "accuracy": float(((logits > 0).float() == y).float().mean())}
 
     config = TrainConfig(epochs=EPOCHS, optimizer="adam", lr=0.01, checkpoint_every_s=0.0)
+    torch.manual_seed(SEED)  # the dropout stream: fit does not seed (run_job seeds once)
     result = fit(model, config=config, train_batches=batches, train_step=step,
-                 evaluate=evaluate, checkpoint_path=checkpoint, seed=SEED, progress=False)
+                 evaluate=evaluate, checkpoint_path=checkpoint, progress=False)
     return {"history": result.history, "best_epoch": result.best_epoch,
             "best_state": result.best_state, "final": model.state_dict()}
 

@@ -34,6 +34,7 @@ import torch
 from mlsplab.cli_options import add_runs, examples, positive_int
 from mlsplab.data.esc50 import decode_audio
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.ids import Q3B_BATCHNORM
 from mlsplab.experiments.q3.config import ENSEMBLE_ID, MODELS_DIR
 from mlsplab.experiments.q3.deep_config import DEEP_ID
 from mlsplab.experiments.q3.train import load_model
@@ -43,7 +44,7 @@ from mlsplab.io import read_json
 
 log = logging.getLogger(__name__)
 
-SINGLE_ID = "q3b-batchnorm"  # the assignment's Adam/BatchNorm CNN
+SINGLE_ID = Q3B_BATCHNORM  # the assignment's Adam/BatchNorm CNN
 FIX_AUDIO = "pass a WAV, FLAC or OGG audio file"
 METHOD_NAMES = {"average": "posterior averaging", "optimal-weights": "optimal linear weights",
                 "least-squares": "least-squares weights"}

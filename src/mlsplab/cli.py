@@ -1,46 +1,98 @@
 """Command-line entry point: argument parsing only; the work happens in the experiment modules.
 
-Each subcommand lives in a module exposing ``add_arguments(parser)`` and ``main(args) -> int``.
-Only the module of the chosen subcommand is imported, so ``mlsplab --help`` is instant.
+Each subcommand lives in a module exposing ``add_arguments(parser)`` and ``main(args) -> int``;
+:data:`COMMANDS` holds a function per subcommand that imports that module and returns it. Only
+the module of the chosen subcommand is imported, so ``mlsplab --help`` is instant (no torch).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import shlex
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from mlsplab import __version__
 from mlsplab.cli_options import HelpFormatter, add_verbose, examples
 from mlsplab.errors import MlsplabError
 from mlsplab.stopping import StopRequested, stop_on_signals
 
-# name -> (module, one-line help). Order is the order of the assignment.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "reproduce": ("mlsplab.experiments.reproduce",
-                  "run every experiment of the assignment and write the report"),
-    "embed": ("mlsplab.experiments.q1a.cli",
-              "Q1(a): word2vec embeddings, PCA to 2-D, clustering"),
-    "sentiment": ("mlsplab.experiments.q1.cli",
-                  ("Q1(b-d): train an IMDB sentiment model (lstm-avg, lstm-attention, "
-                  "transformer)")),
-    "predict": ("mlsplab.predict", "label your own reviews with the trained IMDB models"),
-    "bench": ("mlsplab.experiments.bench",
-              ("benchmarks: `bench sentiment` times our IMDB training step against a naive "
-              "padded one")),
-    "tdnn": ("mlsplab.experiments.q2.cli",
-             "Q2: TDNN parameter count and manual backprop checked against autograd"),
-    "esc10": ("mlsplab.experiments.q3.cli",
-              "Q3: ESC-10 CNN: optimizers, normalizations, ensembles"),
-    "classify": ("mlsplab.classify", "classify your own sounds with the trained ESC-10 models"),
-    "convdense": ("mlsplab.experiments.q4.cli",
-                  "Q4: conv layer vs dense layer: cost, and each as the other"),
-    "report": ("mlsplab.report.build", "rebuild the HTML/PDF report from existing results"),
-    "data": ("mlsplab.data.status",
-             "which data files are present and valid, and how to get a missing one"),
+Module = Any  # a subcommand's module: add_arguments(parser) and main(args) -> int
+
+
+def _reproduce() -> Module:
+    from mlsplab.experiments import reproduce
+    return reproduce
+
+
+def _embed() -> Module:
+    from mlsplab.experiments.q1a import cli
+    return cli
+
+
+def _sentiment() -> Module:
+    from mlsplab.experiments.q1 import cli
+    return cli
+
+
+def _predict() -> Module:
+    from mlsplab import predict
+    return predict
+
+
+def _bench() -> Module:
+    from mlsplab.experiments import bench
+    return bench
+
+
+def _tdnn() -> Module:
+    from mlsplab.experiments.q2 import cli
+    return cli
+
+
+def _esc10() -> Module:
+    from mlsplab.experiments.q3 import cli
+    return cli
+
+
+def _classify() -> Module:
+    from mlsplab import classify
+    return classify
+
+
+def _convdense() -> Module:
+    from mlsplab.experiments.q4 import cli
+    return cli
+
+
+def _report() -> Module:
+    from mlsplab.report import build
+    return build
+
+
+def _data() -> Module:
+    from mlsplab.data import status
+    return status
+
+
+# name -> (its module, imported when called; one-line help). Order is the order of the
+# assignment.
+COMMANDS: dict[str, tuple[Callable[[], Module], str]] = {
+    "reproduce": (_reproduce, "run every experiment of the assignment and write the report"),
+    "embed": (_embed, "Q1(a): word2vec embeddings, PCA to 2-D, clustering"),
+    "sentiment": (_sentiment, ("Q1(b-d): train an IMDB sentiment model (lstm-avg, "
+                               "lstm-attention, transformer)")),
+    "predict": (_predict, "label your own reviews with the trained IMDB models"),
+    "bench": (_bench, ("benchmarks: `bench sentiment` times our IMDB training step against a "
+                       "naive padded one")),
+    "tdnn": (_tdnn, "Q2: TDNN parameter count and manual backprop checked against autograd"),
+    "esc10": (_esc10, "Q3: ESC-10 CNN: optimizers, normalizations, ensembles"),
+    "classify": (_classify, "classify your own sounds with the trained ESC-10 models"),
+    "convdense": (_convdense, "Q4: conv layer vs dense layer: cost, and each as the other"),
+    "report": (_report, "rebuild the HTML/PDF report from existing results"),
+    "data": (_data, "which data files are present and valid, and how to get a missing one"),
 }
 
 EXAMPLES = examples(
@@ -79,7 +131,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
                            formatter_class=HelpFormatter)
         if name == chosen:
             add_verbose(p, top_level=False)
-            importlib.import_module(module).add_arguments(p)  # sets p.epilog: its examples
+            module().add_arguments(p)  # sets p.epilog: its examples
     return parser
 
 
@@ -100,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # one Ctrl-C or `kill` stops the whole command (a training checkpoints first)
         with stop_on_signals():
-            return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
+            return int(COMMANDS[args.command][0]().main(args) or 0)
     except MlsplabError as e:
         print(f"mlsplab {args.command}: error: {e}", file=sys.stderr)
         return 2

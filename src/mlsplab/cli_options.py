@@ -151,11 +151,16 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 
 
 def add_precision(parser: argparse.ArgumentParser, *, applies_to: str) -> None:
-    """``--precision``: the arithmetic of the IMDB models' training (the others are fp32)."""
+    """``--precision``: the arithmetic of the IMDB models' training (the others are fp32).
+
+    Decided once per run, before the first training, and recorded with every result it
+    affects (:func:`mlsplab.runtime.decide_precision`).
+    """
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help=f"arithmetic of {applies_to}. auto: bf16 where the processor has "
                              "native bf16 arithmetic (checked once per machine and cached), "
-                             "else fp32 (so fp32 on a CPU with AVX2 but no AVX-512 bf16)")
+                             "else fp32 (so fp32 on a CPU with AVX2 but no AVX-512 bf16); "
+                             "decided once per run and recorded with the results")
 
 
 def add_quick(parser: argparse.ArgumentParser, *, what: str) -> None:

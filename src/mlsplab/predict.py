@@ -23,7 +23,7 @@ from typing import Any
 
 from mlsplab.cli_options import add_alias, add_runs, examples, positive_int
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.q1.config import MODEL_FILE_FORMAT, MODEL_IDS
+from mlsplab.experiments.q1.config import MODEL_IDS, OLD_MODEL_FILE_FORMAT, SENTIMENT_KIND
 
 TOP_WORDS = 5
 
@@ -50,14 +50,17 @@ def load_predictor(path: Path) -> Predictor:
     import torch
 
     from mlsplab.data.batching import N_SPECIAL
-    from mlsplab.experiments.q1.model import build_model
+    from mlsplab.experiments.q1.train import build_model
+    from mlsplab.training import MODEL_FORMAT
 
     try:
         doc = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for corrupt or foreign files
         raise MlsplabError(f"{path}: not a readable model file ({type(e).__name__}); train "
                            "it again with `mlsplab sentiment`") from e
-    if not isinstance(doc, dict) or doc.get("format") != MODEL_FILE_FORMAT:
+    # this version's model.pt (the one format of every question), or an earlier version's
+    if not isinstance(doc, dict) or (doc.get("format"), doc.get("kind")) not in (
+            (MODEL_FORMAT, SENTIMENT_KIND), (OLD_MODEL_FILE_FORMAT, None)):
         raise MlsplabError(f"{path}: not an mlsplab sentiment model (format "
                            f"{doc.get('format') if isinstance(doc, dict) else '?'!r}); train "
                            "it again with `mlsplab sentiment`")

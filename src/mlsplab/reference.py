@@ -18,6 +18,8 @@ from typing import Any
 
 from mlsplab.durations import format_duration
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.entrypoints import run_sentiment
+from mlsplab.experiments.ids import Q2_TDNN, Q4_CONV_DENSE
 from mlsplab.experiments.registry import AUXILIARY_IDS, PARTS, STEPS, step_of
 from mlsplab.formatting import count, percent
 from mlsplab.io import atomic_write_bytes, atomic_write_text
@@ -100,12 +102,12 @@ def analytic_results(ref: Path = REFERENCE) -> str:
     """One sentence each for Q2 and Q4, whose answers are counts and checks, not accuracies."""
     docs = _load(ref)
     lines = []
-    q2 = docs.get("q2-tdnn")
+    q2 = docs.get(Q2_TDNN)
     if q2 is not None:
         lines.append(f"Q2: {q2['total_params']:,} learnable parameters for the default TDNN "
                      f"(closed form {q2['total_params_closed_form']:,}); manual backprop "
                      f"equals autograd to a relative error of {q2['max_rel_err_autograd']:.1e}.")
-    q4 = docs.get("q4-conv-dense")
+    q4 = docs.get(Q4_CONV_DENSE)
     if q4 is not None and q4.get("layers"):
         conv1 = q4["layers"][0]
         dense = conv1["dense"]
@@ -152,7 +154,7 @@ def wall_time_table(ref: Path = REFERENCE) -> str:
         total += seconds or 0.0
         load = entry.get("load_average")
         load_text = f"{load[0]:.1f}, {load[1]:.1f}" if isinstance(load, list) else "not recorded"
-        note = _imdb_note(docs.get(step.ids[0])) if step.runner.endswith("q1.train:run") else ""
+        note = _imdb_note(docs.get(step.ids[0])) if step.runner is run_sentiment else ""
         status = str(entry.get("status", ""))
         if status not in ("done", "reused"):  # the last call was stopped or failed
             note = "; ".join(x for x in (note, f"last call {status.split(';')[0]}") if x)

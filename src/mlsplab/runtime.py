@@ -26,13 +26,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from mlsplab.cli_options import PRECISIONS
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write_json
+
+if TYPE_CHECKING:
+    from mlsplab.experiments.options import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -274,3 +277,13 @@ def _read_cache(path: Path) -> dict[str, Any]:
         return {}
     decisions = doc.get("decisions")
     return decisions if isinstance(decisions, dict) else {}
+
+
+def decide_precision(options: RunOptions) -> Precision:
+    """The run's precision: ``options.precision_used`` once decided, else decided now from
+    ``--precision`` on ``--device`` (:func:`resolve_precision`) and kept in ``options`` for the
+    rest of the run, so that the estimate and every training use one decision."""
+    if options.precision_used is None:
+        options.precision_used = resolve_precision(options.precision,
+                                                   select_device(options.device))
+    return options.precision_used

@@ -3,7 +3,7 @@
 A user's Ctrl-C, ``kill PID``, ``timeout``, systemd, and Slurm or Kubernetes preemption all ask
 a program to stop with one of these signals. mlsplab answers each with :class:`StopRequested`:
 
-* inside a training (:func:`mlsplab.training.fit`) the current batch finishes, a checkpoint is
+* inside a training (:func:`mlsplab.fit_loop.fit`) the current batch finishes, a checkpoint is
   written, and ``fit`` raises ``StopRequested`` saying where the progress was saved;
 * anywhere else the command's handler (:func:`stop_on_signals`, installed by the CLI) raises it
   at once: every file mlsplab writes is written atomically, so nothing half-written is left.

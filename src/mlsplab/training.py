@@ -1,41 +1,37 @@
-"""The one trainer: epochs, validation, atomic checkpoints, resume after a kill, history.
+"""One training job, from its settings to its ``result.json``: the unit every executor runs.
 
-Used by every experiment (IMDB sentiment models and ESC-10 CNNs). The experiment supplies
+A :class:`TrainingJob` is a frozen, picklable description of one training: what determines
+its numbers (``identity``, hashed into the key under which a finished result is reused), the
+seed, the trainer's settings (epochs, optimizer), the device and precision decided by the run,
+the folder it writes, and a :class:`Recipe`: the few functions that differ between questions
+(load the data, build the model, the training step and validation, the test measurements).
+:func:`run_job` does everything else, the same way for every question:
 
-* ``train_batches(epoch)``: the list of batches of one epoch, a pure function of the epoch
-  number (and the run's seed), so that a resumed run sees exactly the batches it would have;
-* ``train_step(model, batch)``: returns ``(summed_loss, n_items)`` for a batch, on which the
-  trainer calls ``backward``;
-* ``evaluate(model)``: returns ``{"loss": ..., "accuracy": ...}`` on the validation set, plus
-  any other measurements to record in the history (e.g. ``train_eval_loss``).
+1. reuse: a ``result.json`` of a finished run under the same config hash is returned as it
+   is (and a leftover checkpoint removed);
+2. seeding, once: :func:`~mlsplab.seeding.set_seed` with the job's seed; the data and the
+   model are built on forks of the seeded generators, so that the initialisation and then the
+   training (dropout) each start from the seed whatever the stage before drew;
+3. :func:`~mlsplab.fit_loop.fit`, resuming from ``checkpoint.pt`` when there is one;
+4. the test measurements of the last epoch's weights, then of the best (lowest validation
+   loss) weights;
+5. ``model.pt`` (format :data:`MODEL_FORMAT`, with a ``kind``; checked to load back with
+   ``weights_only=True``) and ``result.json``;
+6. only then the resume checkpoint is deleted.
 
-Checkpoints are written atomically every ``checkpoint_every_s`` seconds (inside an epoch or
-at its end, whichever comes first once the interval has passed), at the end of the last epoch,
-and when a signal or the deadline stops the run; they hold the model, optimizer, RNG state,
-position inside the epoch, running sums and history, so a run killed at any point (Ctrl-C,
-``kill``, ``kill -9``) and started again ends with the same history as an uninterrupted run. A
-run of many short epochs (ESC-10: about 1.5 s each) therefore writes a few checkpoints, not
-one per epoch. The best-validation-loss weights are kept in a second file, written just before
-the checkpoint that refers to them, so the two always agree. Both load with
-``torch.load(weights_only=True)``. A
-checkpoint that cannot be written (full disk) leaves the previous one in place and stops the
-run with a message saying where the next run resumes; a truncated one is refused on resume
-with a message naming the file and how to start that run again.
+Executors (serial, process, Ray) run ``Task(name, run_job, {"job": job})``.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from mlsplab.checkpoints import (  # noqa: F401  (re-exported: callers import them from here)
     CHECKPOINT_FORMAT,
@@ -44,348 +40,260 @@ from mlsplab.checkpoints import (  # noqa: F401  (re-exported: callers import th
     save_torch,
 )
 from mlsplab.errors import MlsplabError
-from mlsplab.io import WriteError
-from mlsplab.progress import progress_bar
-from mlsplab.stopping import StopFlag, StopRequested
+from mlsplab.executors import where
+from mlsplab.fit_loop import (  # noqa: F401  (re-exported)
+    OPTIMIZERS,
+    TrainConfig,
+    TrainResult,
+    fit,
+    make_optimizer,
+)
+from mlsplab.io import atomic_write_json, config_hash, read_json
+from mlsplab.runtime import Precision, cpu_name
+from mlsplab.seeding import forked_rngs, set_seed
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = ("sgd", "sgd-momentum", "rmsprop", "adam", "adamw")
+MODEL_FORMAT = "mlsplab-model-v2"  # model.pt of every question; "kind" says which model
+RESULT_FILE = "result.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+OLD_CHECKPOINT_FILES = ("ckpt.pt",)  # names of earlier versions, resumed from (Q3)
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """Everything one training needs; plain picklable values (no tensors, no open files)."""
+
+    name: str  # in logs and progress bars, e.g. "q1b-lstm-avg seed 0"
+    run_dir: str  # checkpoint.pt and result.json live here
+    identity: dict[str, Any]  # what determines the numbers; its hash keys reuse and resume
+    seed: int  # seeds this training, once
+    train: TrainConfig  # epochs, optimizer, learning rate, clipping
+    device: str  # as decided by the run: "cpu", "cuda", "cuda:1"
+    precision: Precision  # as decided by the run (fp32 or bf16, with its reason)
+    recipe: Recipe  # what differs by question
+    model_path: str | None = None  # where model.pt goes; None: not kept
+    deadline: float | None = None  # time.time() at which training stops, checkpointed
+    threads: int | None = None  # torch threads while it trains; None: as they are
+    progress: bool = False  # a progress bar per epoch
+    keep_checkpoint_precision: bool = False  # --precision auto: a resume keeps its own
+
+    @property
+    def checkpoint(self) -> Path:
+        return Path(self.run_dir) / CHECKPOINT_FILE
 
 
 @dataclass
-class TrainConfig:
-    """How to train. Stored in every checkpoint; a resume with a different config is refused."""
+class Steps:
+    """How the recipe trains and validates: what :func:`~mlsplab.fit_loop.fit` takes."""
 
-    epochs: int = 25
-    optimizer: str = "adam"  # one of OPTIMIZERS
-    lr: float = 1e-3
-    momentum: float = 0.9  # used by sgd-momentum only
-    weight_decay: float = 0.0
-    grad_clip: float | None = None  # max global grad norm; None: no clipping
-    checkpoint_every_s: float = 300.0  # seconds between checkpoints (0: after every batch)
-    early_stop_patience: int | None = None  # stop after this many epochs without val improvement
-
-
-def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
-    """The optimizer named by ``config.optimizer`` (torch defaults for everything not set)."""
-    wd = config.weight_decay
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, weight_decay=wd)
-    if config.optimizer == "sgd-momentum":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=wd)
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=config.lr, weight_decay=wd)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=wd)
-    if config.optimizer == "adamw":  # decoupled weight decay (Loshchilov & Hutter, ICLR 2019)
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=wd)
-    raise MlsplabError(f"optimizer={config.optimizer!r}; expected one of {OPTIMIZERS}")
+    train_batches: Callable[[int], Sequence[Any]]  # epoch -> its batches, pure in the epoch
+    train_step: Callable[[torch.nn.Module, Any], tuple[torch.Tensor, int]]  # summed loss, n
+    evaluate: Callable[[torch.nn.Module], dict[str, Any]]  # validation loss, accuracy, ...
+    lr_schedule: Callable[[int, int, int], float] | None = None  # (epoch, batch, n) -> factor
 
 
 @dataclass
-class TrainResult:
-    """What :func:`fit` returns."""
+class Context:
+    """What :func:`run_job` hands a recipe: the job, and what it decided and loaded."""
 
-    history: list[dict[str, float]]  # one dict per epoch: epoch, train_loss, val_loss, ...
-    best_epoch: int  # epoch (1-based) with the lowest validation loss
-    best_state: dict[str, torch.Tensor]  # model weights at best_epoch
-    stopped_early: bool
-    finished: bool = True  # False: stopped at the deadline; the checkpoint resumes the run
+    job: TrainingJob
+    device: torch.device
+    precision: Precision
+    data: Any = None
 
 
-def fit(
-    model: torch.nn.Module,
-    *,
-    config: TrainConfig,
-    train_batches: Callable[[int], Sequence[Any]],
-    train_step: Callable[[torch.nn.Module, Any], tuple[torch.Tensor, int]],
-    evaluate: Callable[[torch.nn.Module], dict[str, Any]],
-    checkpoint_path: str | Path | None,
-    run_config: dict[str, Any] | None = None,
-    seed: int = 0,
-    progress: bool = True,
-    desc: str = "train",
-    deadline: float | None = None,
-    lr_schedule: Callable[[int, int, int], float] | None = None,
-) -> TrainResult:
-    """Train ``model`` for ``config.epochs`` epochs, resuming from ``checkpoint_path`` if present.
+class Recipe:
+    """What differs between questions. A subclass is a frozen dataclass of plain values (the
+    job is pickled with it) and defines the first three methods; the others are optional."""
 
-    A fixed number of epochs is ``config.early_stop_patience=None`` (the default).
+    kind: str = "model"  # model.pt's "kind"
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Already on its device.
-    config : TrainConfig
-        ``checkpoint_every_s=0`` checkpoints after every batch and every epoch.
-    train_batches : callable, epoch (1-based) -> sequence of batches
-        Must be deterministic in ``epoch``: a resumed run skips the batches already done.
-    train_step : callable, (model, batch) -> (summed loss tensor, n_items)
-    evaluate : callable, model -> dict with ``loss``, ``accuracy`` and any other measurements
-        Called with the model in eval mode under ``torch.no_grad()``. ``loss``/``accuracy``
-        become the history's ``val_loss``/``val_accuracy``; every other key (e.g.
-        ``train_eval_loss``) is recorded under its own name (numbers as Python numbers).
-    checkpoint_path : path or None
-        Where the resumable state lives (``<path>`` and ``<path>.best``); None: no checkpoints.
-    run_config : dict, optional
-        The experiment's config; a checkpoint from a different one is refused.
-    seed : int
-        Seeds torch's RNG (dropout) at the start of a fresh run.
-    deadline : float, optional
-        Wall-clock time (``time.time()``) at which to stop: the state is checkpointed and the
-        result comes back with ``finished=False``; calling again resumes where it stopped.
-    lr_schedule : callable, (epoch, batch, n_batches) -> factor, optional
-        The learning rate of each step is ``config.lr`` times this factor: a pure function of
-        the position, so a resumed run follows the same schedule (no scheduler state).
+    def load_data(self, ctx: Context) -> Any:
+        """The data of this training (splits, vocabulary, features)."""
+        raise NotImplementedError
+
+    def build_model(self, ctx: Context) -> torch.nn.Module:
+        """The freshly initialised model on ``ctx.device``."""
+        raise NotImplementedError
+
+    def steps(self, ctx: Context, model: torch.nn.Module) -> Steps:
+        """The batches, the training step and the validation pass."""
+        raise NotImplementedError
+
+    def measure(self, ctx: Context, model: torch.nn.Module, weights: str) -> dict[str, Any]:
+        """Measurements of the model's current weights: ``weights`` is "last" (the last
+        epoch's) or "best" (the lowest validation loss's)."""
+        return {}
+
+    def record(self, ctx: Context, model: torch.nn.Module, result: TrainResult
+               ) -> dict[str, Any]:
+        """Facts of the training recorded in ``result.json`` (data sizes, speed, ...)."""
+        return {}
+
+    def model_file(self, ctx: Context) -> dict[str, Any]:
+        """What ``model.pt`` holds beside the weights: what reading it back needs."""
+        return {}
+
+    def reusable(self, result: dict[str, Any]) -> bool:
+        """Whether a finished ``result.json`` of this identity still serves."""
+        return True
+
+
+def run_job(job: TrainingJob) -> dict[str, Any]:
+    """Train (or resume, or reuse) one model; evaluate it at its last and best epoch.
 
     Returns
     -------
-    TrainResult
-
-    Raises
-    ------
-    StopRequested
-        On SIGINT/SIGTERM/SIGHUP, after the batch has finished and a checkpoint is written
-        (its ``saved`` says where); the handlers found at the start are back by then.
-    MlsplabError
-        An unreadable or mismatched checkpoint, or a checkpoint that cannot be written (the
-        previous one is kept).
+    dict
+        The content of ``result.json`` (``reused: True`` added when it was reused): the config
+        and its hash, ``history``, ``best_epoch``, ``complete`` (False: stopped at the
+        deadline; the next call resumes), where and how it ran (host, device, threads,
+        precision), and the recipe's measurements and records.
     """
-    # One loop with its stop conditions (signal, deadline, patience) in view; longer than 80
-    # lines because splitting it would scatter the resume bookkeeping across functions.
-    ckpt_path = Path(checkpoint_path) if checkpoint_path else None
-    best_path = ckpt_path.with_name(ckpt_path.name + ".best") if ckpt_path else None
-    identity = {"train": asdict(config), "run": run_config or {}}
-    # the checkpoint interval does not change the numbers, so it may differ on resume
-    identity["train"].pop("checkpoint_every_s")
-    optimizer = make_optimizer(config, model.parameters())
-    torch.manual_seed(seed)
-    run = _resume(ckpt_path, best_path, identity, model, optimizer)
-    history, sums, best = run["history"], run["sums"], run["best"]
-    start_epoch, start_batch, best_state = run["epoch"], run["batch"], run["best_state"]
-    # where the checkpoint on disk resumes from ({} while there is none), for error messages
-    saved = {"epoch": start_epoch, "batch": start_batch} if run["resumed"] else {}
-    # best weights found since the last checkpoint: written with the next one, so that a kill
-    # in between leaves a checkpoint and a .best file that agree
-    best_unsaved = False
-
-    def save(epoch: int, batch: int) -> None:
-        nonlocal best_unsaved
-        if ckpt_path is None:
-            return
-        if best_unsaved:
-            _save_best(best_path, best_state, saved)
-            best_unsaved = False
-        state = {"format": CHECKPOINT_FORMAT, "identity": identity,
-                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "rng": torch.get_rng_state(), "history": history, "sums": sums, "best": best,
-                 "epoch": epoch, "batch": batch}
-        try:
-            save_torch(ckpt_path, state)
-        except WriteError as e:
-            raise MlsplabError(_write_failed(e, saved)) from e
-        saved.update(epoch=epoch, batch=batch)
-
-    stop = StopFlag().install()  # on a signal: finish the batch, save, exit cleanly
-    stopped_early = False
-    past_deadline = False
-    last_save = time.monotonic()
+    previous_threads = torch.get_num_threads()
+    if job.threads:
+        torch.set_num_threads(job.threads)
     try:
-        for epoch in range(start_epoch, config.epochs + 1):
-            if _patience_exhausted(history, best, config):
-                stopped_early = True
-                break
-            batches = train_batches(epoch)
-            if len(batches) == 0:
-                raise MlsplabError("the training split is empty: no batches to train on")
-            model.train()
-            t0 = time.monotonic()
-            bar = progress_bar(total=len(batches), initial=start_batch, disable=not progress,
-                               desc=f"{desc} epoch {epoch}/{config.epochs}", unit="batch",
-                               leave=False)
-            for b in range(start_batch, len(batches)):
-                optimizer.zero_grad(set_to_none=True)
-                if lr_schedule is not None:
-                    for group in optimizer.param_groups:
-                        group["lr"] = config.lr * lr_schedule(epoch, b, len(batches))
-                loss_sum, n = train_step(model, batches[b])
-                (loss_sum / n).backward()
-                if config.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                sums["loss"] += float(loss_sum.detach())
-                sums["n"] += int(n)
-                bar.update(1)
-                # shown at the bar's next redraw, not a redraw of its own per batch
-                bar.set_postfix(loss=f"{sums['loss'] / max(sums['n'], 1):.4f}", refresh=False)
-                now = time.monotonic()
-                past_deadline = deadline is not None and time.time() >= deadline
-                if stop.signum or past_deadline or (
-                        now - last_save >= config.checkpoint_every_s):
-                    sums["seconds"] += now - t0
-                    t0 = now
-                    save(epoch, b + 1)
-                    last_save = now
-                    if stop.signum:
-                        raise _stopped(stop.signum, ckpt_path)
-                    if past_deadline:
-                        break
-            bar.close()
-            if past_deadline:
-                if b + 1 < len(batches):
-                    log.info("%s: deadline reached in epoch %d at batch %d/%d; checkpoint "
-                             "saved", desc, epoch, b + 1, len(batches))
-                    break
-                past_deadline = False  # it was the epoch's last batch: finish the epoch
-            sums["seconds"] += time.monotonic() - t0
-            row = _history_row(epoch, sums, _evaluate(model, evaluate))
-            history.append(row)
-            if row["val_loss"] < best["val_loss"]:
-                best = {"epoch": epoch, "val_loss": row["val_loss"]}
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                best_unsaved = True
-            _log_epoch(desc, row, config.epochs, progress)
-            sums = {"loss": 0.0, "n": 0, "seconds": 0.0}
-            start_batch = 0
-            at_deadline = (deadline is not None and time.time() >= deadline
-                           and epoch < config.epochs)
-            if (stop.signum or at_deadline or epoch == config.epochs
-                    or _patience_exhausted(history, best, config)
-                    or time.monotonic() - last_save >= config.checkpoint_every_s):
-                save(epoch + 1, 0)
-                last_save = time.monotonic()
-            if stop.signum:
-                raise _stopped(stop.signum, ckpt_path)
-            if at_deadline:
-                past_deadline = True
-                log.info("%s: deadline reached after epoch %d; checkpoint saved", desc, epoch)
-                break
+        return _run(job)
     finally:
-        stop.restore()
-    finished = not past_deadline
-    return TrainResult(history, best["epoch"], best_state, stopped_early, finished)
+        torch.set_num_threads(previous_threads)
 
 
-def _resume(ckpt_path: Path | None, best_path: Path | None, identity: dict[str, Any],
-            model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """The run's state: loaded from ``ckpt_path`` into ``model``/``optimizer``/torch's RNG if
-    it exists, else a fresh start. Keys: history, sums, best, epoch, batch, best_state,
-    resumed."""
-    run: dict[str, Any] = {
-        "history": [], "sums": {"loss": 0.0, "n": 0, "seconds": 0.0},
-        "best": {"epoch": 0, "val_loss": math.inf}, "epoch": 1, "batch": 0, "resumed": False,
-        "best_state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-    if ckpt_path is None or not ckpt_path.exists():
-        return run
-    restart = f"delete {ckpt_path} and {best_path} to start that run again"
-    ckpt = load_checkpoint(ckpt_path, restart=restart)
-    if ckpt["identity"] != identity:
-        raise MlsplabError(
-            f"{ckpt_path}: checkpoint is from a different configuration; delete it or use "
-            "another --out to start afresh")
+def _run(job: TrainingJob) -> dict[str, Any]:
+    run_dir = Path(job.run_dir)
+    if (done := reusable_result(job)) is not None:
+        return done
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _adopt_old_checkpoint(run_dir)
+    precision, identity = _resumed_precision(job)
+    ctx = Context(job, torch.device(job.device), precision)
+    t0 = time.perf_counter()
+    set_seed(job.seed)  # the one seeding of this training
+    with forked_rngs(ctx.device):  # the split, word vectors, ...: drawn from the seed
+        ctx.data = job.recipe.load_data(ctx)
+    with forked_rngs(ctx.device):  # the initialisation: drawn from the seed too
+        model = job.recipe.build_model(ctx)
+    log.info("%s: %d parameters on %s, precision %s (%s)", job.name, n_parameters(model),
+             ctx.device, precision.name, precision.reason)
+    steps = job.recipe.steps(ctx, model)
+    t_train = time.perf_counter()
+    result = fit(model, config=job.train, train_batches=steps.train_batches,
+                 train_step=steps.train_step, evaluate=steps.evaluate,
+                 checkpoint_path=job.checkpoint, run_config=identity, progress=job.progress,
+                 desc=job.name, deadline=job.deadline, lr_schedule=steps.lr_schedule)
+    doc = _describe(job, ctx, identity, model, result)
+    doc.update(job.recipe.record(ctx, model, result))
+    if result.history:
+        doc.update(_measure(ctx, model, result))
+        if job.model_path:
+            doc["disk"] = _save_model(ctx, model, result.best_epoch)
+    doc["train_wall_seconds"] = time.perf_counter() - t_train
+    doc["wall_seconds"] = time.perf_counter() - t0
+    atomic_write_json(run_dir / RESULT_FILE, doc)
+    if result.finished:  # results (and model.pt) are on disk: the resume state is not needed
+        remove_checkpoint(job.checkpoint)
+    log.info("%s: best epoch %s, %d epoch(s)", job.name, doc["best_epoch"],
+             len(result.history))
+    return doc
+
+
+def reusable_result(job: TrainingJob) -> dict[str, Any] | None:
+    """The finished ``result.json`` of this very job (same config hash, complete, its model
+    file present, accepted by the recipe), marked ``reused``; else None."""
+    path = Path(job.run_dir) / RESULT_FILE
+    if not path.exists() or (job.model_path and not Path(job.model_path).exists()):
+        return None
     try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as e:
-        raise MlsplabError(f"{ckpt_path}: weights do not fit this model ({e})") from e
-    optimizer.load_state_dict(ckpt["optimizer"])
-    torch.set_rng_state(ckpt["rng"])
-    run.update({k: ckpt[k] for k in ("history", "sums", "best", "epoch", "batch")},
-               resumed=True)
-    if run["best"]["epoch"] > 0:
-        assert best_path is not None
-        if not best_path.exists():
-            raise MlsplabError(
-                f"{best_path}: missing, but {ckpt_path.name} says epoch {run['best']['epoch']} "
-                f"had the best weights; restore it, or {restart}")
-        run["best_state"] = load_checkpoint(best_path, restart=restart)["model"]
-    log.info("resumed %s at epoch %d, batch %d", ckpt_path, run["epoch"], run["batch"])
-    return run
+        old = read_json(path)
+    except MlsplabError as e:
+        log.warning("%s; training again", e)
+        return None
+    # "identity_hash": the key of Q1 results written before the one training job
+    key = old.get("config_hash", old.get("identity_hash"))
+    if key != config_hash(job.identity) or old.get("complete") is False:
+        return None
+    if not job.recipe.reusable(old):
+        log.info("%s: its result lacks what this version records; training again", job.name)
+        return None
+    log.info("%s: finished; reusing %s", job.name, path)
+    remove_checkpoint(job.checkpoint)  # a kill may have come between the writes
+    return {**old, "reused": True}  # marked for this call only, not in the file
 
 
-def _stopped(signum: int, ckpt_path: Path | None) -> StopRequested:
-    """The stop of a training whose state was just checkpointed at ``ckpt_path``."""
-    return StopRequested(signum, f"progress saved in {ckpt_path}" if ckpt_path
-                         else "no checkpoint file, so nothing was saved")
+def n_parameters(model: torch.nn.Module) -> int:
+    """Learnable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _position(saved: dict[str, int]) -> str:
-    """Where a checkpoint saved at ``saved`` resumes, in words."""
-    epoch, batch = saved["epoch"], saved["batch"]
-    if batch:
-        return f"epoch {epoch} after {batch} batch{'es' if batch > 1 else ''}"
-    return f"the end of epoch {epoch - 1}" if epoch > 1 else "the start"
+def _adopt_old_checkpoint(run_dir: Path) -> None:
+    """A checkpoint under an earlier version's name resumes under the current one."""
+    new = run_dir / CHECKPOINT_FILE
+    for name in OLD_CHECKPOINT_FILES:
+        old = run_dir / name
+        if old.exists() and not new.exists():
+            best = run_dir / (name + ".best")
+            if best.exists():
+                best.replace(run_dir / (CHECKPOINT_FILE + ".best"))
+            old.replace(new)
+            log.info("%s: resuming from %s (the earlier name)", run_dir, old.name)
 
 
-def _write_failed(e: WriteError, saved: dict[str, int], *, best: bool = False) -> str:
-    """The one-line message for a checkpoint (or, ``best``, best-weights file) not written."""
-    if saved:
-        resume = f"the same command resumes from {_position(saved)}"
-    else:
-        resume = "no checkpoint was written yet, so the same command starts the run again"
-    if best:
-        kept = "the previous best weights are kept unchanged; " if e.existed else ""
-        return f"cannot write the best weights {e.path} ({e.reason}); {kept}{resume}; {e.fix}"
-    kept = "the previous checkpoint is kept unchanged, and " if saved else ""
-    return f"cannot write the checkpoint {e.path} ({e.reason}); {kept}{resume}; {e.fix}"
+def _resumed_precision(job: TrainingJob) -> tuple[Precision, dict[str, Any]]:
+    """The precision an interrupted run was trained in, when ``--precision auto`` resumes it,
+    and the identity that goes with it.
+
+    A resumed run keeps its precision so that it ends with the numbers of an uninterrupted one
+    (a checkpoint from before the run's decision may hold another); an explicit ``fp32`` or
+    ``bf16`` that differs is refused by the trainer ("different configuration").
+    """
+    if not job.keep_checkpoint_precision or not job.checkpoint.exists():
+        return job.precision, job.identity
+    name = load_checkpoint(job.checkpoint)["identity"]["run"].get("precision")
+    if not name or name == job.precision.name:
+        return job.precision, job.identity
+    kept = Precision(name, "kept from the interrupted run's checkpoint",
+                     {"source": f"checkpoint {job.checkpoint}"})
+    return kept, {**job.identity, "precision": name}
 
 
-def _save_best(best_path: Path | None, best_state: dict[str, torch.Tensor],
-               saved: dict[str, int]) -> None:
-    if best_path is None:
-        return
-    try:
-        save_torch(best_path, {"format": CHECKPOINT_FORMAT, "model": best_state})
-    except WriteError as e:
-        raise MlsplabError(_write_failed(e, saved, best=True)) from e
+def _describe(job: TrainingJob, ctx: Context, identity: dict[str, Any],
+              model: torch.nn.Module, result: TrainResult) -> dict[str, Any]:
+    """What every result.json holds: the config, the history, where and how it ran."""
+    return {"name": job.name, "config": identity, "config_hash": config_hash(identity),
+            "seed": job.seed, "complete": result.finished, "epochs_planned": job.train.epochs,
+            "epochs_completed": len(result.history), "history": result.history,
+            "best_epoch": result.best_epoch or None, "n_parameters": n_parameters(model),
+            "host": where(), "device": str(ctx.device), "cpu": cpu_name(),
+            "threads": torch.get_num_threads(), "precision": ctx.precision.name,
+            "precision_reason": ctx.precision.reason,
+            "precision_decision": ctx.precision.evidence,
+            "train_seconds": sum(r["seconds"] for r in result.history)}
 
 
-def _history_row(epoch: int, sums: dict[str, float], val: dict[str, Any]) -> dict[str, Any]:
-    """One history row: ``evaluate``'s ``loss``/``accuracy`` as ``val_loss``/``val_accuracy``,
-    its other keys under their own names, then the epoch's training seconds."""
-    row: dict[str, Any] = {"epoch": epoch, "train_loss": sums["loss"] / max(sums["n"], 1),
-                           "val_loss": float(val["loss"]),
-                           "val_accuracy": float(val["accuracy"])}
-    for key, value in val.items():
-        if key in ("loss", "accuracy"):
-            continue
-        if key in row or key == "seconds":
-            raise ValueError(f"evaluate() returned {key!r}, a name the history uses already; "
-                             "rename it")
-        row[key] = _plain(value)
-    row["seconds"] = sums["seconds"]
-    return row
+def _measure(ctx: Context, model: torch.nn.Module, result: TrainResult) -> dict[str, Any]:
+    """The recipe's measurements with the last epoch's weights, then with the best weights
+    (left in ``model``). A run stopped at its deadline holds weights from inside an unfinished
+    epoch, so it has no last-epoch measurements yet."""
+    last = ctx.job.recipe.measure(ctx, model, "last") if result.finished else {}
+    model.load_state_dict(result.best_state)
+    return {**ctx.job.recipe.measure(ctx, model, "best"), **last}
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars and one-element tensors as Python numbers (JSON-able, and loadable from a
-    checkpoint with ``weights_only=True``); anything else unchanged."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 or isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _log_epoch(desc: str, row: dict[str, Any], epochs: int, progress: bool) -> None:
-    log.info("%s epoch %d: train loss %.4f, val loss %.4f, val acc %.4f, %.1fs", desc,
-             row["epoch"], row["train_loss"], row["val_loss"], row["val_accuracy"],
-             row["seconds"])
-    if progress:
-        tqdm.write(f"{desc} epoch {row['epoch']}/{epochs}: train loss "
-                   f"{row['train_loss']:.4f}, val loss {row['val_loss']:.4f}, "
-                   f"val acc {row['val_accuracy']:.4f} ({row['seconds']:.0f}s)")
-
-
-def _patience_exhausted(history: list[dict[str, float]], best: dict[str, float],
-                        config: TrainConfig) -> bool:
-    if config.early_stop_patience is None or not history:
-        return False
-    return history[-1]["epoch"] - best["epoch"] >= config.early_stop_patience
-
-
-def _evaluate(model: torch.nn.Module,
-              evaluate: Callable[[torch.nn.Module], dict[str, float]]) -> dict[str, float]:
-    model.eval()
-    with torch.no_grad():
-        out = evaluate(model)
-    model.train()
-    return out
+def _save_model(ctx: Context, model: torch.nn.Module, best_epoch: int) -> dict[str, int]:
+    """Write ``model.pt`` (the best weights) atomically, check that it loads back with
+    ``weights_only=True``; the bytes it takes and the bytes of resume state to be deleted."""
+    job = ctx.job
+    path = Path(job.model_path or "")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    save_torch(path, {"format": MODEL_FORMAT, "kind": job.recipe.kind, "state_dict": state,
+                      "seed": job.seed, "best_epoch": best_epoch,
+                      **job.recipe.model_file(ctx)})
+    loaded = torch.load(path, map_location="cpu", weights_only=True)
+    if set(loaded["state_dict"]) != set(state):
+        raise MlsplabError(f"{path}: the saved weights do not read back; delete "
+                           f"{job.run_dir} and run the same command again")
+    removable = [job.checkpoint, job.checkpoint.with_name(CHECKPOINT_FILE + ".best")]
+    return {"model_bytes": path.stat().st_size,
+            "resume_checkpoint_bytes_deleted": sum(p.stat().st_size for p in removable
+                                                   if p.exists())}

@@ -37,8 +37,8 @@ from mlsplab.cli_options import (
 from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import experiment_dir, write_metrics
+from mlsplab.experiments.ids import BENCH_SENTIMENT
 from mlsplab.experiments.q1.config import MAX_TOKENS
-from mlsplab.experiments.registry import BENCH_ID
 from mlsplab.formatting import count
 from mlsplab.runtime import (
     Precision,
@@ -102,7 +102,7 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
     from mlsplab.data.files import IMDB_ZIP, locate
     from mlsplab.data.imdb import load_imdb, split_imdb
     from mlsplab.experiments.q1.config import model_sizes
-    from mlsplab.experiments.q1.model import build_model
+    from mlsplab.experiments.q1.train import build_model
     from mlsplab.features.tokenizer import tokenize
 
     if n_batches < 1:
@@ -206,7 +206,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", nargs="?", choices=BENCHMARKS, metavar="BENCHMARK",
                         help="which benchmark: " + "; ".join(f"{k}: {v}"
                                                              for k, v in BENCHMARKS.items()))
-    add_out(parser, what=f"<out>/{BENCH_ID}/metrics.json")
+    add_out(parser, what=f"<out>/{BENCH_SENTIMENT}/metrics.json")
     add_data_dir(parser)
     add_seed(parser, drives="reviews timed and initialisation")
     parser.add_argument("--batches", type=positive_int, default=8, metavar="N",
@@ -226,8 +226,8 @@ def main(args: argparse.Namespace) -> int:
     result = bench_sentiment(data_dir=args.data_dir, n_batches=args.batches, device=args.device,
                              precision=args.precision, seed=args.seed)
     print(format_table(result))
-    exp_dir = experiment_dir(args.out, BENCH_ID)
-    write_metrics(exp_dir, BENCH_ID, {"batches": args.batches, "seed": args.seed,
+    exp_dir = experiment_dir(args.out, BENCH_SENTIMENT)
+    write_metrics(exp_dir, BENCH_SENTIMENT, {"batches": args.batches, "seed": args.seed,
                                       "precision": args.precision}, result)
     print(f"results: {exp_dir / 'metrics.json'}")
     return 0

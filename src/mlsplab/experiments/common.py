@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from mlsplab import __version__
 from mlsplab.errors import MlsplabError
 from mlsplab.io import atomic_write_json, config_hash, how_to_fix, read_json
@@ -82,6 +80,8 @@ def writable_dir(path: str | Path, flag: str = "--out") -> Path:
 
 def run_info() -> dict[str, Any]:
     """Versions and machine facts recorded with every result."""
+    import torch  # here, not at the top: `reproduce --help` imports this module
+
     from mlsplab.runtime import cpu_name
 
     return {

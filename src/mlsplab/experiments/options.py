@@ -17,6 +17,7 @@ from mlsplab.errors import MlsplabError
 
 if TYPE_CHECKING:  # executors import torch-free code only, but keep the CLI import light
     from mlsplab.executors import Executor
+    from mlsplab.runtime import Precision
 
 DEFAULT_OUT = Path("runs")
 C = TypeVar("C")
@@ -29,16 +30,35 @@ class RunOptions:
     out: Path = DEFAULT_OUT  # results folder; each experiment writes <out>/<id>/
     data_dir: Path | None = None  # None: $MLSPLAB_DATA_DIR, ../shared/data, ~/.cache/mlsplab
     seed: int = 0  # splits, initialisation and batch order; the first seed of multi-seed runs
+    # seed *counts* (seeds --seed, --seed + 1, ...); the seeds themselves are a config's
+    # seed_list
     seeds: int | None = None  # seeds of every ESC-10 configuration (None: 3; 1 with quick)
     imdb_seeds: int = 1  # seeds of every IMDB model
     quick: bool = False  # tiny settings: checks the pipeline, not the assignment's numbers
     epochs: int | None = None  # IMDB epochs (None: the assignment's 25)
     max_tokens: int | None = None  # IMDB review length cap (None: the default cap)
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
-    precision: str = "auto"  # auto, fp32, bf16
+    precision: str = "auto"  # --precision as asked: auto, fp32, bf16
+    # the precision decided from it, once per run (reproduce decides before its first step);
+    # None: not decided yet, the first runner that needs it decides (runtime.decide_precision)
+    precision_used: Precision | None = None
     pretrained: Path | None = None  # word vectors to load instead of pretraining word2vec
     deadline: float | None = None  # time.time() at which training stops cleanly (checkpointed)
     executor: Executor | None = field(default=None, repr=False)  # None: serial, in process
+
+
+def seed_list(first: int, count: int, flag: str = "--seeds") -> tuple[int, ...]:
+    """The seeds ``first, first + 1, ...`` of a seed count given by ``flag``: the one check
+    of every seed count.
+
+    Examples
+    --------
+    >>> seed_list(5, 3)
+    (5, 6, 7)
+    """
+    if count < 1:
+        raise MlsplabError(f"{flag} {count}; expected >= 1")
+    return tuple(first + i for i in range(count))
 
 
 def build_config(cls: type[C], name: str, base: dict[str, Any], params: dict[str, Any]) -> C:

@@ -47,8 +47,9 @@ from mlsplab.executors import (
     where,
 )
 from mlsplab.experiments.common import budget_deadline, writable_dir
+from mlsplab.experiments.entrypoints import run_sentiment
 from mlsplab.experiments.options import RunOptions
-from mlsplab.experiments.registry import ALIASES, STEPS, Step, resolve, select_steps
+from mlsplab.experiments.registry import ALIASES, STEPS, Step, select_steps
 from mlsplab.formatting import count
 from mlsplab.io import atomic_write_json, read_json
 from mlsplab.stopping import StopRequested
@@ -74,7 +75,7 @@ def run_step(step_key: str, options: RunOptions) -> dict[str, Any]:
     step = registry_step(step_key)
     load_start = os.getloadavg()[0]
     t0 = time.monotonic()
-    resolve(step.runner)(options, **step.params)
+    step.runner(options, **step.params)
     # the 1-minute load average of the machine at the start and end says whether the step
     # had the cores to itself (the README's wall-time table prints it)
     return {"host": where(), "seconds": time.monotonic() - t0,
@@ -172,7 +173,7 @@ def _estimates(steps: list[Step], options: RunOptions,
             continue
         torch.set_num_threads(1 if step.key in one_thread else threads)
         try:
-            estimates[step.key] = resolve(step.estimate)(options, **step.params)
+            estimates[step.key] = step.estimate(options, **step.params)
         except MlsplabError as e:
             log.warning("no estimate for %s: %s", step.key, e)
         finally:
@@ -244,6 +245,20 @@ def _run_group(group: list[Step], options: RunOptions, budget_end: float | None,
     return entries
 
 
+def _decide_precision(steps: list[Step], options: RunOptions) -> dict[str, Any] | None:
+    """Decide ``--precision`` once for the whole run, before the first step (the estimate and
+    every IMDB training use this decision); print it. None when no selected step uses it (the
+    other models train in fp32)."""
+    if not any(s.runner is run_sentiment for s in steps):
+        return None
+    from mlsplab.runtime import decide_precision  # torch: not for `reproduce --help`
+
+    used = decide_precision(options)
+    print(f"precision of the IMDB models: {used.name} ({used.reason})")
+    return {"requested": options.precision, "name": used.name, "reason": used.reason,
+            "evidence": used.evidence}
+
+
 def reproduce(options: RunOptions, *, only: str | None = None, time_budget: float | None = None,
               estimate: bool = True) -> dict[str, Any]:
     """Run the selected steps, write ``<out>/reproduce/timings.json`` and the report."""
@@ -261,6 +276,7 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
     print(f"mlsplab reproduce: {len(steps)} step(s) into {out} on {cpu_name()}, executor "
           f"{executor.name}" + (" [QUICK MODE: not the assignment's settings]"
                                 if options.quick else ""))
+    precision = _decide_precision(steps, options)
     parallel = executor.name != "serial"
     # side by side, a step runs in a task of one thread: estimated at one thread
     one_thread = {s.key for g in _groups(steps, parallel) if len(g) > 1 for s in g}
@@ -274,7 +290,8 @@ def reproduce(options: RunOptions, *, only: str | None = None, time_budget: floa
         print(f"  {i}. {step.key}: {step.title} ({', '.join(step.ids)}) {note}")
 
     timings: dict[str, Any] = {"cpu": cpu_name(), "quick": options.quick,
-                               "executor": executor.name, "experiments": {}}
+                               "executor": executor.name, "precision": precision,
+                               "experiments": {}}
     failures: list[str] = []
     t_start = time.monotonic()
     done = 0

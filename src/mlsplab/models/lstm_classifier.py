@@ -3,7 +3,7 @@ linear output (a logit, trained with BCE-with-logits).
 
 Padding: batches are padded on the right. A unidirectional LSTM's output at step t depends only
 on steps <= t, so the outputs at real steps are the same with or without the padding behind
-them; pooling then masks the padded steps (``pooling.py``). On the CPU this lets the dense,
+them; pooling then masks the padded steps (``pooling.py``; :class:`AttentionPooling` here). On the CPU this lets the dense,
 oneDNN-backed ``nn.LSTM`` run on length-bucketed batches, where padding is a few percent of
 the work. ``packed=True`` instead feeds a ``PackedSequence`` (no padded step is computed at
 all; the natural choice for cuDNN on a GPU). Both give the same outputs; tests check it.
@@ -17,9 +17,30 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from mlsplab.models.pooling import AttentionPooling, length_mask, masked_mean
+from mlsplab.models.pooling import length_mask, masked_mean
 
 POOLINGS = ("mean", "attention")
+
+
+class AttentionPooling(nn.Module):
+    """Additive attention pooling (Bahdanau et al. 2015; Yang et al. 2016 HAN word attention).
+
+    score_t = v^T tanh(W h_t + b), alpha = masked softmax over t, output = sum_t alpha_t h_t.
+    """
+
+    def __init__(self, dim: int, attention_dim: int):
+        super().__init__()
+        self.proj = nn.Linear(dim, attention_dim)
+        self.score = nn.Linear(attention_dim, 1, bias=False)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h`` (B, T, C), ``mask`` (B, T) -> pooled (B, C), weights (B, T) summing to 1."""
+        scores = self.score(torch.tanh(self.proj(h))).squeeze(-1)  # (B, T, 1) -> (B, T)
+        scores = scores.float().masked_fill(~mask, float("-inf"))  # padding gets weight 0
+        alpha = torch.softmax(scores, dim=1)  # (B, T), rows sum to 1 over real tokens
+        h = h.masked_fill(~mask.unsqueeze(-1), 0.0)  # (B, T, C)
+        pooled = torch.bmm(alpha.unsqueeze(1).to(h.dtype), h).squeeze(1)  # (B,1,T)@(B,T,C)->(B,C)
+        return pooled, alpha
 
 
 @dataclass

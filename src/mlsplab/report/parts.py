@@ -1,6 +1,6 @@
 """One section per part of the assignment, built by the part's own report builder.
 
-A builder (``registry.resolve(part.report)``) turns the results into a
+A builder (``part.report``) turns the results into a
 :class:`~mlsplab.report.document.PartReport`. Builders belong to the question packages, so
 this module guards the report against them: a builder that cannot be imported, raises or
 returns something else is logged, and its part shows a one-line note instead of crashing the
@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mlsplab.experiments import registry
 from mlsplab.experiments.registry import Part
 from mlsplab.formatting import percent
 from mlsplab.report.document import Block, Heading, Paragraph, PartReport, Table
@@ -60,15 +59,14 @@ def build_part(part: Part, results: Results, fig_dir: Path) -> PartOutcome:
     if not outcome.present:
         return outcome
     try:
-        builder = registry.resolve(part.report)
-        report = builder(part.key, results.docs, results.out, fig_dir)
+        report = part.report(part.key, results.docs, results.out, fig_dir)
     except Exception as e:
         outcome.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
         log.error("report: the section of %s could not be built: %s", part.key, outcome.error)
         log.debug("report: traceback of %s's builder", part.key, exc_info=True)
         return outcome
     if not isinstance(report, PartReport):
-        outcome.error = f"{part.report} returned {type(report).__name__}, not a PartReport"
+        outcome.error = f"{part.report.__qualname__} returned {type(report).__name__}, not a PartReport"
         log.error("report: %s", outcome.error)
         return outcome
     outcome.report = report

@@ -2,9 +2,9 @@
 
 config.py    every constant and the typed configs (no heavy imports)
 data.py      reviews -> seeded split -> word vectors -> token ids; duplicate audit
-model.py     the three classifiers built from a config
 evaluate.py  losses, per-review predictions, length buckets, attention statistics
-train.py     the runner of steps q1b/q1c/q1d: one training per seed through the executor
+train.py     the runner of steps q1b/q1c/q1d (one training job per seed through the executor),
+             SentimentRecipe (data, model, step, test measurements) and build_model
 estimate.py  how long a full run will take here
 baseline.py  TF-IDF + logistic regression on the same split (step q1-baseline)
 linear.py    what the linear models share; selection.py: the one-standard-error choice of C

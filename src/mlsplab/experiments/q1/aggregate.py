@@ -33,6 +33,16 @@ PER_SEED_FIELDS = (
 )
 
 
+def _host(result: dict[str, Any]) -> str:
+    """Where a seed trained (``where`` in results written before the one training job)."""
+    return result.get("host", result.get("where"))
+
+
+def _train_wall(result: dict[str, Any]) -> float | None:
+    """Seconds of fit and test measurements in the call that trained the seed."""
+    return result.get("train_wall_seconds", result.get("train_wall_seconds_this_call"))
+
+
 def mean_std(values: list[float | None]) -> tuple[float | None, float | None, list[float]]:
     """Mean and sample std (None with fewer than two values) of the values that exist."""
     vals = [float(v) for v in values if v is not None]
@@ -52,8 +62,9 @@ def aggregate(cfg: SentimentConfig, results: list[dict[str, Any]]) -> dict[str, 
         epochs_planned=cfg.epochs,
         epochs_completed=min(r["epochs_completed"] for r in results),
         histories=[r["history"] for r in results],
-        per_seed=[{k: r.get(k) for k in PER_SEED_FIELDS} for r in results],
-        where=sorted({r["where"] for r in results}),
+        per_seed=[{**{k: r.get(k) for k in PER_SEED_FIELDS}, "where": _host(r),
+                    "train_wall_seconds_this_call": _train_wall(r)} for r in results],
+        where=sorted({_host(r) for r in results}),
     )
     for key in ("test_accuracy", "test_accuracy_last", "test_accuracy_no_train_twin"):
         mean, std, vals = mean_std([r.get(key) for r in results])

@@ -16,9 +16,9 @@ from typing import Any
 
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
+from mlsplab.experiments.ids import BENCH_SENTIMENT
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1.config import BASELINE_ID, COMPARISON_ID, MODEL_IDS
-from mlsplab.experiments.registry import BENCH_ID
 from mlsplab.io import read_json
 
 
@@ -114,7 +114,7 @@ def run(options: RunOptions) -> dict[str, Any]:
 
 
 def _load_bench(out: Path) -> dict[str, Any] | None:
-    path = out / BENCH_ID / "metrics.json"
+    path = out / BENCH_SENTIMENT / "metrics.json"
     try:
         return read_json(path) if path.exists() else None
     except MlsplabError:

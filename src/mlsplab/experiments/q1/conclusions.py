@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlsplab.experiments.ids import Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION, Q1D_TRANSFORMER
 from mlsplab.experiments.q1 import phrases as ph
 from mlsplab.experiments.q1.config import BASELINE_ID, COMPARISON_ID, LEARNING_RATES
 from mlsplab.report.document import Table
@@ -132,7 +133,7 @@ def epochs_table(m: dict[str, Any]) -> Table:
                      ph.pct(r["val_accuracy"]), ph.pct(test) if test is not None else "\u2014"])
     return Table(["epoch", "training loss (eval mode)", "validation loss", "validation accuracy",
                   "test accuracy"], rows,
-                 caption=f"{ph.capital(ph.NAMES[m.get('experiment', 'q1b-lstm-avg')])}: the "
+                 caption=f"{ph.capital(ph.NAMES[m.get('experiment', Q1B_LSTM_AVG)])}: the "
                          "tested epoch against the last.")
 
 
@@ -160,7 +161,7 @@ def _concentration(a: dict[str, Any]) -> str:
 
 
 def conclusion_c(exp_id: str, m: dict[str, Any], results: Docs) -> str:
-    avg_id = "q1b-lstm-avg"
+    avg_id = Q1B_LSTM_AVG
     avg = results.get(avg_id)
     s = []
     a = m.get("attention")
@@ -231,9 +232,9 @@ def setup_d(m: dict[str, Any]) -> str:
 
 def _length_gap(results: Docs) -> str | None:
     """Where the transformer's gap to the better LSTM is largest: short or long reviews."""
-    t = (results.get("q1d-transformer") or {}).get("length_buckets")
+    t = (results.get(Q1D_TRANSFORMER) or {}).get("length_buckets")
     lstms = [r["length_buckets"] for i, r in results.items()
-             if i in ("q1b-lstm-avg", "q1c-lstm-attention") and r.get("length_buckets")]
+             if i in (Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION) and r.get("length_buckets")]
     if not t or not lstms:
         return None
     best = [max(b["accuracy"][k] for b in lstms) for k in range(len(t["accuracy"]))]
@@ -251,7 +252,7 @@ def conclusion_d(exp_id: str, m: dict[str, Any], results: Docs) -> str:
          "and which orders matter, where an LSTM's recurrence builds word order in from the "
          "start; " + _fit_sentence(m) + "."]
     gaps, apart_all = [], True
-    for other in ("q1b-lstm-avg", "q1c-lstm-attention"):
+    for other in (Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION):
         o = results.get(other)
         if o and o.get("test_accuracy") is not None:
             words, apart = _versus(exp_id, m, other, o, results)
@@ -276,7 +277,7 @@ def comparison_rows(results: Docs) -> Table:
     """The IMDB models and the baseline: test accuracy, best epoch, shortest/longest quarter."""
     rows = []
     edges = None
-    for exp_id in ("q1b-lstm-avg", "q1c-lstm-attention", "q1d-transformer", BASELINE_ID):
+    for exp_id in (Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION, Q1D_TRANSFORMER, BASELINE_ID):
         r = results.get(exp_id)
         if not r or r.get("test_accuracy") is None:
             continue
@@ -298,10 +299,10 @@ def comparison_rows(results: Docs) -> Table:
 
 def overview_d(m: dict[str, Any], results: Docs) -> str:
     gaps = []
-    for other in ("q1b-lstm-avg", "q1c-lstm-attention"):
+    for other in (Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION):
         o = results.get(other)
         if o and o.get("test_accuracy") is not None:
-            words, _ = _versus("q1d-transformer", m, other, o, results)
+            words, _ = _versus(Q1D_TRANSFORMER, m, other, o, results)
             gaps.append(f"{words} {ph.NAMES[other]}")
     return (f"The transformer {ph.pct(m['test_accuracy'])} test, " + " and ".join(gaps)
             + " (one seed; its lr and dropout searched, the LSTMs' not)")

@@ -13,18 +13,29 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.ids import (
+    Q1_COMPARISON,
+    Q1_TFIDF_BASELINE,
+    Q1B_LSTM_AVG,
+    Q1C_LSTM_ATTENTION,
+    Q1D_TRANSFORMER,
+    Q1X_ENSEMBLE,
+    Q1X_NBSVM,
+)
+from mlsplab.experiments.options import seed_list
 from mlsplab.experiments.q1.selection import RULE as SELECTION_RULE
 from mlsplab.experiments.q3.config import WEIGHT_CV_FOLDS
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
 
-MODEL_IDS = {"lstm-avg": "q1b-lstm-avg", "lstm-attention": "q1c-lstm-attention",
-             "transformer": "q1d-transformer"}
+MODEL_IDS = {"lstm-avg": Q1B_LSTM_AVG, "lstm-attention": Q1C_LSTM_ATTENTION,
+             "transformer": Q1D_TRANSFORMER}
 PART_OF_MODEL = {"lstm-avg": "q1b", "lstm-attention": "q1c", "transformer": "q1d"}
-BASELINE_ID = "q1-tfidf-baseline"
-COMPARISON_ID = "q1-comparison"
-MODEL_FILE_FORMAT = "mlsplab-sentiment-model-v1"  # <out>/<id>/model.pt, read by mlsplab predict
+BASELINE_ID = Q1_TFIDF_BASELINE
+COMPARISON_ID = Q1_COMPARISON
+SENTIMENT_KIND = "sentiment"  # the "kind" of <out>/<id>/model.pt, read by mlsplab predict
+OLD_MODEL_FILE_FORMAT = "mlsplab-sentiment-model-v1"  # model.pt of earlier versions, still read
 
 # --- the assignment's settings
 EMBED_DIM = 100  # the assignment's 100-d word2vec vectors
@@ -71,8 +82,8 @@ BASELINE_C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
 BASELINE_MAX_ITER = 1000  # liblinear's trust-region Newton stops after ~10 iterations here
 
 # --- beyond the assignment: NBSVM and the ensemble of every Q1 model
-NBSVM_ID = "q1x-nbsvm"
-ENSEMBLE_ID = "q1x-ensemble"
+NBSVM_ID = Q1X_NBSVM
+ENSEMBLE_ID = Q1X_ENSEMBLE
 NBSVM_ALPHA = 1.0  # Laplace smoothing of the log-count ratio (Wang & Manning 2012 use 1)
 # inverse L2 strength of NBSVM's logistic regression: its binary features scaled by |r| (up to
 # ~7) are far larger than unit-length TF-IDF rows, so its grid sits lower (factors of 4)
@@ -106,8 +117,9 @@ def model_sizes(model: str, dropout: float | None = None) -> dict[str, Any]:
 class SentimentConfig:
     """One Q1(b-d) model as run: what determines its numbers, and how it is run.
 
-    :meth:`identity` (everything but ``device``, ``precision_requested``, ``data_dir`` and
-    the seeds' count) keys resume and skip of each seed's training.
+    :meth:`identity` (everything but ``device``, ``data_dir`` and the seeds' count) keys
+    resume and skip of each seed's training; the precision decided for the run is added to it
+    by the runner.
     """
 
     model: str
@@ -125,7 +137,6 @@ class SentimentConfig:
     subset: dict[str, int] | None = None  # reviews per split in quick mode
     pretrained: str | None = None  # word-vector file instead of word2vec trained here
     device: str = "auto"
-    precision_requested: str = "auto"
     data_dir: str | None = None
 
     @property
@@ -133,13 +144,14 @@ class SentimentConfig:
         return MODEL_IDS[self.model]
 
     @property
-    def seed_list(self) -> list[int]:
-        return [self.seed + k for k in range(self.seeds)]
+    def seed_list(self) -> tuple[int, ...]:
+        """The seeds themselves: seed, seed + 1, ... (``seeds`` is their count)."""
+        return seed_list(self.seed, self.seeds, "--imdb-seeds")
 
     def identity(self, seed: int) -> dict[str, Any]:
         """What determines the numbers of the training with ``seed`` (its config hash)."""
         d = asdict(self)
-        for k in ("device", "precision_requested", "data_dir", "seeds"):
+        for k in ("device", "data_dir", "seeds"):
             d.pop(k)
         d["seed"] = seed
         return d
@@ -155,8 +167,7 @@ class SentimentConfig:
             raise MlsplabError(f"--max-tokens {options.max_tokens}; expected >= 1")
         if lr is not None and not (lr > 0 and math.isfinite(lr)):
             raise MlsplabError(f"--lr {lr}; expected a positive number")
-        if options.imdb_seeds < 1:
-            raise MlsplabError(f"--imdb-seeds {options.imdb_seeds}; expected >= 1")
+        seed_list(options.seed, options.imdb_seeds, "--imdb-seeds")  # checks the count
         quick = options.quick
         return cls(
             model=model,
@@ -168,7 +179,7 @@ class SentimentConfig:
             seed=options.seed, seeds=options.imdb_seeds, quick=quick,
             pretrained=None if options.pretrained is None else str(options.pretrained),
             subset={k: QUICK[f"n_{k}"] for k in ("train", "val", "test")} if quick else None,
-            device=options.device, precision_requested=options.precision,
+            device=options.device,
             data_dir=None if options.data_dir is None else str(options.data_dir),
         )
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from mlsplab.errors import MlsplabError
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
+from mlsplab.experiments.ids import Q1X_NBSVM
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import posteriors
 from mlsplab.experiments.q1.compare import mcnemar
@@ -41,7 +42,7 @@ NETWORKS = tuple(MODEL_IDS.values())
 LINEAR = (BASELINE_ID, NBSVM_ID)
 MEMBERS = (*NETWORKS, *LINEAR)
 STEP_OF = {**{i: k for k, i in zip(("q1b", "q1c", "q1d"), NETWORKS)},
-           BASELINE_ID: "q1-baseline", NBSVM_ID: "q1x-nbsvm"}
+           BASELINE_ID: "q1-baseline", NBSVM_ID: Q1X_NBSVM}
 
 
 def _load(out: Path, exp_id: str) -> dict[str, Any] | None:

@@ -16,8 +16,8 @@ from mlsplab.data.imdb import load_imdb
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1.config import EMBED_DIM, SentimentConfig
 from mlsplab.experiments.q1.data import split_rows
-from mlsplab.experiments.q1.model import build_model
-from mlsplab.runtime import autocast, resolve_precision, select_device
+from mlsplab.experiments.q1.train import build_model
+from mlsplab.runtime import autocast, decide_precision, select_device
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def estimate_seconds(options: RunOptions, *, model: str, probe_seconds: float = 
     """
     cfg = SentimentConfig.from_options(options, model=model)
     dev = select_device(cfg.device)
-    precision = resolve_precision(cfg.precision_requested, dev)
+    precision = decide_precision(options)  # the run's, decided once
     zip_path = locate(IMDB_ZIP, cfg.data_dir)
     st = zip_path.stat()
     lengths = {k: np.minimum(v, cfg.max_tokens) for k, v in

@@ -7,12 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from mlsplab.experiments.ids import (
+    Q1_TFIDF_BASELINE,
+    Q1B_LSTM_AVG,
+    Q1C_LSTM_ATTENTION,
+    Q1D_TRANSFORMER,
+)
 from mlsplab.plotting import TEXT_WIDTH_IN, new_figure, save_figure
 
-LABELS = {"q1b-lstm-avg": "LSTM + average", "q1c-lstm-attention": "LSTM + attention",
-          "q1d-transformer": "transformer", "q1-tfidf-baseline": "TF-IDF + log. reg."}
-COLORS = {"q1b-lstm-avg": "C0", "q1c-lstm-attention": "C1", "q1d-transformer": "C2",
-          "q1-tfidf-baseline": "C7"}
+LABELS = {Q1B_LSTM_AVG: "LSTM + average", Q1C_LSTM_ATTENTION: "LSTM + attention",
+          Q1D_TRANSFORMER: "transformer", Q1_TFIDF_BASELINE: "TF-IDF + log. reg."}
+COLORS = {Q1B_LSTM_AVG: "C0", Q1C_LSTM_ATTENTION: "C1", Q1D_TRANSFORMER: "C2",
+          Q1_TFIDF_BASELINE: "C7"}
 
 
 def _curve(histories: list[list[dict[str, Any]]], key: str) -> tuple[np.ndarray, np.ndarray]:

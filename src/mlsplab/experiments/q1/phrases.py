@@ -9,12 +9,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mlsplab.experiments.ids import (
+    Q1_TFIDF_BASELINE,
+    Q1B_LSTM_AVG,
+    Q1C_LSTM_ATTENTION,
+    Q1D_TRANSFORMER,
+)
 from mlsplab.experiments.q1.config import EPOCHS, MODEL_IDS
 from mlsplab.formatting import percent, points
 
-NAMES = {"q1b-lstm-avg": "LSTM + average pooling",
-         "q1c-lstm-attention": "LSTM + attention pooling",
-         "q1d-transformer": "the transformer", "q1-tfidf-baseline": "the TF-IDF baseline"}
+NAMES = {Q1B_LSTM_AVG: "LSTM + average pooling",
+         Q1C_LSTM_ATTENTION: "LSTM + attention pooling",
+         Q1D_TRANSFORMER: "the transformer", Q1_TFIDF_BASELINE: "the TF-IDF baseline"}
 SAME = 0.0005  # losses closer than this are "unchanged" at the 3 decimals printed
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.ids import Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION, Q1D_TRANSFORMER
 from mlsplab.experiments.q1 import conclusions as cc
 from mlsplab.experiments.q1 import figures
 from mlsplab.experiments.q1 import phrases as ph
@@ -23,8 +24,8 @@ from mlsplab.experiments.q1.tables import (
 from mlsplab.formatting import count
 from mlsplab.report.document import Figure, Heading, Paragraph, PartReport
 
-PART_MODEL = {"q1b": "q1b-lstm-avg", "q1c": "q1c-lstm-attention", "q1d": "q1d-transformer"}
-STEP_OF = {"q1b-lstm-avg": "q1b", "q1c-lstm-attention": "q1c", "q1d-transformer": "q1d"}
+PART_MODEL = {"q1b": Q1B_LSTM_AVG, "q1c": Q1C_LSTM_ATTENTION, "q1d": Q1D_TRANSFORMER}
+STEP_OF = {Q1B_LSTM_AVG: "q1b", Q1C_LSTM_ATTENTION: "q1c", Q1D_TRANSFORMER: "q1d"}
 
 
 def part_report(part_key: str, results: dict[str, dict[str, Any]], out: Path,
@@ -177,7 +178,7 @@ def _part_c(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
     avg = results.get(MODEL_IDS["lstm-avg"])
     after = []
     if avg and avg.get("test_accuracy") is not None:
-        perf.append(ph.difference_sentence(exp_id, m, "q1b-lstm-avg", avg, comparison))
+        perf.append(ph.difference_sentence(exp_id, m, Q1B_LSTM_AVG, avg, comparison))
         if avg.get("best_epoch") and avg.get("history"):
             after.append(f"For comparison, (b)'s validation loss was lowest at epoch "
                          f"{avg['best_epoch']} of {len(avg['history'])} "
@@ -235,9 +236,9 @@ def _length_sentence(results: dict[str, dict[str, Any]]) -> str | None:
     """Accuracy on the shortest and the longest quarter of test reviews, per result."""
     have = {i: r["length_buckets"] for i, r in results.items()
             if r and r.get("length_buckets") and i in ph.NAMES}
-    if "q1d-transformer" not in have or len(have) < 2:
+    if Q1D_TRANSFORMER not in have or len(have) < 2:
         return None
-    b = have["q1d-transformer"]
+    b = have[Q1D_TRANSFORMER]
     e = b["edges"]
     cut = b.get("truncated_fraction") or [None] * len(b["n"])
 
@@ -280,7 +281,7 @@ def _part_d(exp_id: str, m: dict[str, Any], results: dict[str, dict[str, Any]],
             fig_dir: Path) -> PartReport:
     comparison = results.get(COMPARISON_ID)
     perf = [_headline(exp_id, m)]
-    for other in ("q1b-lstm-avg", "q1c-lstm-attention"):
+    for other in (Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION):
         o = results.get(other)
         if o and o.get("test_accuracy") is not None:
             perf.append(ph.difference_sentence(exp_id, m, other, o, comparison))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.ids import Q1B_LSTM_AVG, Q1C_LSTM_ATTENTION, Q1D_TRANSFORMER
 from mlsplab.experiments.q1 import phrases as ph
 from mlsplab.experiments.q1.config import BASELINE_ID, ENSEMBLE_ID, NBSVM_ID
 from mlsplab.experiments.q1.ensemble import NETWORKS
@@ -19,8 +20,8 @@ from mlsplab.report.results import reproduce_command
 
 Docs = dict[str, dict[str, Any]]
 NAMES = {**ph.NAMES, NBSVM_ID: "NBSVM"}
-SHORT = {"q1b-lstm-avg": "LSTM-avg", "q1c-lstm-attention": "LSTM-attention",
-         "q1d-transformer": "transformer", BASELINE_ID: "TF-IDF", NBSVM_ID: "NBSVM"}
+SHORT = {Q1B_LSTM_AVG: "LSTM-avg", Q1C_LSTM_ATTENTION: "LSTM-attention",
+         Q1D_TRANSFORMER: "transformer", BASELINE_ID: "TF-IDF", NBSVM_ID: "NBSVM"}
 METHOD = {"average": "averaging", "optimal-weights": "optimal weights"}
 ALPHA = 0.05  # McNemar p-values below this count as a real difference in the prose
 # Published IMDB results (the 25,000 / 25,000 split of Maas et al., not ours): context only

@@ -1,13 +1,14 @@
 """The runner of steps q1b, q1c and q1d: one sentiment model, ``options.imdb_seeds`` seeds.
 
-Each seed is one independent training (:func:`train_seed`, a :class:`~mlsplab.executors.Task`
-run by ``options.executor``): its own split, word vectors, initialisation and batch order, its
-own checkpoint under ``<out>/<id>/seed-<s>/`` (resume after a kill, best-validation weights)
-and its own ``result.json`` there, so a finished seed is skipped when another is resumed. The
-runner then writes ``<out>/<id>/metrics.json``: each seed's measurements and the mean and
-standard deviation of the test accuracy (``test_accuracy`` is the mean). The first seed also
-writes ``<out>/<id>/model.pt`` (best weights, config and vocabulary) for ``mlsplab predict``.
-Each seed records its validation and test posteriors (:mod:`.posteriors`); a finished result
+Each seed is one independent training: a :class:`~mlsplab.training.TrainingJob` with a
+:class:`SentimentRecipe`, run by :func:`~mlsplab.training.run_job` through
+``options.executor``: its own split, word vectors, initialisation and batch order, its own
+checkpoint under ``<out>/<id>/seed-<s>/`` (resume after a kill, best-validation weights) and
+its own ``result.json`` there, so a finished seed is reused when another is resumed. The runner
+then writes ``<out>/<id>/metrics.json``: each seed's measurements and the mean and standard
+deviation of the test accuracy (``test_accuracy`` is the mean). The first seed also writes
+``<out>/<id>/model.pt`` (best weights, config and vocabulary) for ``mlsplab predict``. Each
+seed records its validation and test posteriors (:mod:`.posteriors`); a finished result
 without them (an older run) is trained again so that ensembles can read them.
 """
 
@@ -15,17 +16,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from scipy.special import expit
+from torch import nn
 
 from mlsplab.data.batching import bucket_batches, collate
 from mlsplab.data.files import IMDB_ZIP, locate, provenance
-from mlsplab.executors import SerialExecutor, Task, where
+from mlsplab.errors import MlsplabError
+from mlsplab.executors import SerialExecutor, Task
 from mlsplab.experiments.common import experiment_dir, finished_metrics, write_metrics
 from mlsplab.experiments.options import RunOptions
 from mlsplab.experiments.q1 import evaluate as ev
@@ -38,17 +41,18 @@ from mlsplab.experiments.q1.config import (
     ATTENTION_POSITION_BINS,
     ATTENTION_TOP_FRACTION,
     ATTENTION_TOP_WORDS,
+    EMBED_DIM,
     LENGTH_BUCKETS,
-    MODEL_FILE_FORMAT,
+    SENTIMENT_KIND,
     SentimentConfig,
 )
 from mlsplab.experiments.q1.data import SentimentData, load_data
-from mlsplab.experiments.q1.model import build_model, lstm_input, n_parameters
 from mlsplab.features.word_vectors import word2vec_params
-from mlsplab.io import atomic_write_json, config_hash, read_json
-from mlsplab.runtime import Precision, cpu_name, resolve_precision, select_device
-from mlsplab.seeding import set_seed
-from mlsplab.training import TrainConfig, fit, load_checkpoint, remove_checkpoint, save_torch
+from mlsplab.io import read_json
+from mlsplab.models.lstm_classifier import LSTMClassifier, LSTMConfig
+from mlsplab.models.transformer_classifier import TransformerClassifier, TransformerConfig
+from mlsplab.runtime import Precision, decide_precision, select_device
+from mlsplab.training import Context, Recipe, Steps, TrainConfig, TrainingJob, run_job
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +80,13 @@ def run(options: RunOptions, *, model: str, lr: float | None = None,
     out = Path(options.out)
     exp_dir = experiment_dir(out, cfg.experiment_id)
     device = select_device(cfg.device)
-    # one decision per machine (cached), so every IMDB model of a run uses the same precision
-    precision = resolve_precision(cfg.precision_requested, device)
+    # decided once per run (reproduce decides before its first step; cached per machine)
+    precision = decide_precision(options)
     data_sha = provenance(locate(IMDB_ZIP, cfg.data_dir))["sha256"]
     # the resolved device type and precision change the numbers, so they key resume and skip;
     # so do the word2vec settings (a checkpoint of other vectors must not be resumed)
     run_keys = {"device": device.type, "precision": precision.name, "data_sha256": data_sha,
                 "word2vec": None if cfg.pretrained else asdict(word2vec_params(quick=cfg.quick))}
-    identities = {s: {**cfg.identity(s), **run_keys} for s in cfg.seed_list}
     config = {**cfg.identity(cfg.seed), "seeds": cfg.seed_list, **run_keys}
     done = finished_metrics(exp_dir, config)
     if done is not None and all(map(posteriors.has_posteriors, done.get("per_seed", [{}]))):
@@ -91,13 +94,12 @@ def run(options: RunOptions, *, model: str, lr: float | None = None,
     if done is not None:  # a result from before posteriors were recorded: train it again
         log.info("%s has no posteriors (an older run); retraining to record them",
                  cfg.experiment_id)
-    tasks = [Task(f"{cfg.experiment_id} seed {s}", train_seed, {
-        "config": asdict(cfg), "identity": identities[s], "seed": s, "out": str(out),
-        "precision": {"name": precision.name, "reason": precision.reason,
-                      "evidence": precision.evidence},
-        "deadline": options.deadline, "progress": progress, "save_model": s == cfg.seed},
-        cpus=torch.get_num_threads(), gpus=1.0 if device.type == "cuda" else 0.0)
-        for s in cfg.seed_list]
+    jobs = [sentiment_job(cfg, s, out, {**cfg.identity(s), **run_keys}, device, precision,
+                          deadline=options.deadline, progress=progress,
+                          keep_checkpoint_precision=options.precision == "auto")
+            for s in cfg.seed_list]
+    tasks = [Task(j.name, run_job, {"job": j}, cpus=torch.get_num_threads(),
+                  gpus=1.0 if device.type == "cuda" else 0.0) for j in jobs]
     t0 = time.perf_counter()
     results = (options.executor or SerialExecutor()).map(tasks)
     metrics = aggregate(cfg, results)
@@ -111,89 +113,126 @@ def seed_dir(out: str | Path, experiment_id: str, seed: int) -> Path:
     return Path(out) / experiment_id / f"seed-{seed}"
 
 
-def _kept_precision(ckpt_path: Path, requested: str, resolved: Precision) -> Precision:
-    """The precision an interrupted run was trained in, when ``auto`` resumes it.
+def sentiment_job(cfg: SentimentConfig, seed: int, out: Path, identity: dict[str, Any],
+                  device: torch.device, precision: Precision, *, deadline: float | None = None,
+                  progress: bool = True, keep_checkpoint_precision: bool = False
+                  ) -> TrainingJob:
+    """The training of ``cfg``'s model with ``seed``; the first seed keeps ``model.pt``.
+    ``keep_checkpoint_precision``: ``--precision auto``, so a resumed run keeps its own."""
+    return TrainingJob(
+        name=f"{cfg.experiment_id} seed {seed}",
+        run_dir=str(seed_dir(out, cfg.experiment_id, seed)), identity=identity, seed=seed,
+        train=TrainConfig(epochs=cfg.epochs, optimizer=cfg.optimizer, lr=cfg.lr,
+                          grad_clip=cfg.grad_clip),
+        device=str(device), precision=precision,
+        recipe=SentimentRecipe(cfg, str(out)),
+        model_path=str(out / cfg.experiment_id / "model.pt") if seed == cfg.seed else None,
+        deadline=deadline, progress=progress,
+        keep_checkpoint_precision=keep_checkpoint_precision)
 
-    A resumed run keeps its precision so that it ends with the numbers of an uninterrupted
-    one (a checkpoint from before the cached decision may hold another); an explicit
-    ``fp32``/``bf16`` that differs is refused by the trainer ("different configuration").
+
+@dataclass(frozen=True)
+class SentimentRecipe(Recipe):
+    """One IMDB model: its seeded split and word vectors, the network, the bucketed batches
+    and the test-time measurements (accuracy, by length, without training twins, attention,
+    posteriors)."""
+
+    config: SentimentConfig
+    out: str  # the results folder (word vectors are cached under it)
+    kind: str = SENTIMENT_KIND
+
+    def load_data(self, ctx: Context) -> SentimentData:
+        cfg = self.config
+        return load_data(out=Path(self.out), data_dir=cfg.data_dir, seed=ctx.job.seed,
+                         subset=cfg.subset, max_tokens=cfg.max_tokens,
+                         train_eval_reviews=cfg.train_eval_reviews, quick=cfg.quick,
+                         pretrained=cfg.pretrained)
+
+    def build_model(self, ctx: Context) -> torch.nn.Module:
+        vectors = torch.from_numpy(ctx.data.vocab.vectors)
+        return build_model(self.config.model, self.config.model_config, vectors, ctx.device)
+
+    def steps(self, ctx: Context, model: torch.nn.Module) -> Steps:
+        data, device, prec = ctx.data, ctx.device, ctx.precision
+        train_lengths = np.array([len(r) for r in data.ids["train"]])
+
+        def train_batches(epoch: int) -> list[np.ndarray]:
+            return bucket_batches(train_lengths, self.config.batch_size, seed=ctx.job.seed,
+                                  epoch=epoch)
+
+        def train_step(m: torch.nn.Module, rows: np.ndarray) -> tuple[torch.Tensor, int]:
+            batch = collate(data.ids["train"], data.labels["train"], rows)
+            losses, _, _ = ev.forward_losses(m, batch, device, prec)
+            return losses.sum(), len(rows)
+
+        return Steps(train_batches, train_step, ev.epoch_evaluator(data, device, prec))
+
+    def measure(self, ctx: Context, model: torch.nn.Module, weights: str) -> dict[str, Any]:
+        """The test set, read once with the best-validation weights (and once with the last
+        epoch's): accuracy on all reviews (the headline) and on those without a twin in
+        training, by length bucket, attention statistics, posteriors."""
+        data = ctx.data
+        if weights == "last":
+            last = ev.evaluate(model, data.ids["test"], data.labels["test"], ctx.device,
+                               ctx.precision)
+            return {"test_accuracy_last": last["accuracy"], "test_loss_last": last["loss"]}
+        return _test_measurements(self.config, model, data, ctx.device, ctx.precision)
+
+    def record(self, ctx: Context, model: torch.nn.Module, result: Any) -> dict[str, Any]:
+        doc = {"lstm_input": lstm_input(model), **_data_facts(ctx.data)}
+        if result.history:
+            doc.update(_speed(result.history, ctx.data))
+        return doc
+
+    def model_file(self, ctx: Context) -> dict[str, Any]:
+        """Config and vocabulary: what ``mlsplab predict`` needs beside the weights."""
+        cfg = self.config
+        return {"model": cfg.model, "experiment": cfg.experiment_id,
+                "model_config": cfg.model_config, "max_tokens": cfg.max_tokens,
+                "words": list(ctx.data.vocab.words),
+                "vectors": torch.from_numpy(ctx.data.vocab.vectors)}
+
+    def reusable(self, result: dict[str, Any]) -> bool:
+        return posteriors.has_posteriors(result)
+
+
+def build_model(model_name: str, model_config: dict[str, Any], embeddings: torch.Tensor,
+                device: torch.device | None = None) -> nn.Module:
+    """The classifier ``model_name`` with sizes ``model_config`` over frozen ``embeddings``.
+
+    Parameters
+    ----------
+    model_name : {"lstm-avg", "lstm-attention", "transformer"}
+    model_config : dict
+        From :func:`mlsplab.experiments.q1.config.model_sizes`.
+    embeddings : Tensor of shape (vocab_size, 100)
+    device : torch.device, default=CPU
+        LSTMs use a PackedSequence on CUDA (cuDNN) and the dense LSTM + masking on the CPU
+        (oneDNN); both give the same outputs (docs/sentiment.md).
+
+    Raises
+    ------
+    MlsplabError
+        If the word vectors are not 100-d.
     """
-    if requested != "auto" or not ckpt_path.exists():
-        return resolved
-    name = load_checkpoint(ckpt_path)["identity"]["run"].get("precision")
-    if not name or name == resolved.name:
-        return resolved
-    return Precision(name, "kept from the interrupted run's checkpoint",
-                     {"source": f"checkpoint {ckpt_path}"})
+    if embeddings.ndim != 2 or embeddings.shape[1] != EMBED_DIM:
+        raise MlsplabError(f"embeddings of shape {tuple(embeddings.shape)}; expected "
+                           f"(vocab_size, {EMBED_DIM}): use {EMBED_DIM}-d word vectors")
+    device = device or torch.device("cpu")
+    if model_name == "transformer":
+        model: nn.Module = TransformerClassifier(TransformerConfig(**model_config), embeddings)
+    else:
+        config = LSTMConfig(**model_config)
+        config.packed = device.type == "cuda"
+        model = LSTMClassifier(config, embeddings)
+    return model.to(device)
 
 
-def train_seed(*, config: dict[str, Any], identity: dict[str, Any], seed: int, out: str,
-               precision: dict[str, Any], deadline: float | None = None,
-               progress: bool = True, save_model: bool = False) -> dict[str, Any]:
-    """One seed's training and test-time measurements (a Task: picklable arguments).
-
-    Skips a seed whose ``result.json`` holds a finished run of this identity; otherwise trains
-    (resuming from its checkpoint), evaluates the best-validation weights on the test set once,
-    and writes ``result.json``. Returns that result.
-    """
-    cfg = SentimentConfig(**config)
-    sdir = seed_dir(out, cfg.experiment_id, seed)
-    sdir.mkdir(parents=True, exist_ok=True)
-    result_path = sdir / "result.json"
-    if result_path.exists():
-        old = read_json(result_path)
-        if (old.get("identity_hash") == config_hash(identity) and old.get("complete")
-                and posteriors.has_posteriors(old)):
-            log.info("%s seed %d: finished; skipping", cfg.experiment_id, seed)
-            remove_checkpoint(sdir / "checkpoint.pt")  # a kill may have come between writes
-            return old
-    device = select_device(cfg.device)
-    ckpt_path = sdir / "checkpoint.pt"
-    prec = _kept_precision(ckpt_path, cfg.precision_requested, Precision(**precision))
-    identity = {**identity, "precision": prec.name}
-    set_seed(seed)  # the one place this training is seeded (split, vectors, init, dropout)
-    data = load_data(out=Path(out), data_dir=cfg.data_dir, seed=seed, subset=cfg.subset,
-                     max_tokens=cfg.max_tokens, train_eval_reviews=cfg.train_eval_reviews,
-                     quick=cfg.quick, pretrained=cfg.pretrained)
-    set_seed(seed)
-    model = build_model(cfg.model, cfg.model_config, torch.from_numpy(data.vocab.vectors), device)
-    log.info("%s seed %d: %d parameters on %s, precision %s (%s)", cfg.experiment_id, seed,
-             n_parameters(model), device, prec.name, prec.reason)
-    train_lengths = np.array([len(r) for r in data.ids["train"]])
-
-    def train_batches(epoch: int) -> list[np.ndarray]:
-        return bucket_batches(train_lengths, cfg.batch_size, seed=seed, epoch=epoch)
-
-    def train_step(m: torch.nn.Module, rows: np.ndarray) -> tuple[torch.Tensor, int]:
-        batch = collate(data.ids["train"], data.labels["train"], rows)
-        losses, _, _ = ev.forward_losses(m, batch, device, prec)
-        return losses.sum(), len(rows)
-
-    t0 = time.perf_counter()
-    result = fit(model, config=TrainConfig(epochs=cfg.epochs, optimizer=cfg.optimizer,
-                                           lr=cfg.lr, grad_clip=cfg.grad_clip),
-                 train_batches=train_batches, train_step=train_step,
-                 evaluate=ev.epoch_evaluator(data, device, prec), checkpoint_path=ckpt_path,
-                 run_config=identity, seed=seed, progress=progress,
-                 desc=f"{cfg.experiment_id} seed {seed}", deadline=deadline)
-    out_doc = {"seed": seed, "identity_hash": config_hash(identity), "where": where(),
-               "complete": result.finished, "epochs_planned": cfg.epochs,
-               "epochs_completed": len(result.history), "history": result.history,
-               "best_epoch": result.best_epoch or None, "n_parameters": n_parameters(model),
-               "device": str(device), "cpu": cpu_name(), "threads": torch.get_num_threads(),
-               "precision": prec.name, "precision_reason": prec.reason,
-               "precision_decision": prec.evidence, "lstm_input": lstm_input(model),
-               **_data_facts(data)}
-    if result.history:
-        out_doc.update(_test_measurements(cfg, model, result, data, device, prec))
-        out_doc.update(_speed(result.history, data))
-        if save_model:
-            _save_model(Path(out) / cfg.experiment_id / "model.pt", cfg, seed, model, data)
-    out_doc["train_wall_seconds_this_call"] = time.perf_counter() - t0
-    atomic_write_json(result_path, out_doc)
-    if result.finished:  # results (and model.pt) are on disk: the resume state is not needed
-        remove_checkpoint(ckpt_path)
-    return out_doc
+def lstm_input(model: nn.Module) -> str | None:
+    """How the LSTM reads its batch (an implementation choice with identical outputs)."""
+    if not isinstance(model, LSTMClassifier):
+        return None
+    return "packed sequences" if model.config.packed else "dense + masking"
 
 
 def _data_facts(data: SentimentData) -> dict[str, Any]:
@@ -206,17 +245,10 @@ def _data_facts(data: SentimentData) -> dict[str, Any]:
                               "warnings")}}
 
 
-def _test_measurements(cfg: SentimentConfig, model: torch.nn.Module, result: Any,
-                       data: SentimentData, device: torch.device,
-                       prec: Precision) -> dict[str, Any]:
-    """The test set, read once with the best-validation weights (and once with the last
-    epoch's, when the run finished): accuracy on all reviews (the headline) and on those
-    without a twin in training, by length bucket, and attention statistics."""
+def _test_measurements(cfg: SentimentConfig, model: torch.nn.Module, data: SentimentData,
+                       device: torch.device, prec: Precision) -> dict[str, Any]:
+    """The best weights on the test set (and validation posteriors, for ensembles)."""
     test_ids, test_labels = data.ids["test"], data.labels["test"]
-    # "last" is the last finished epoch; a run stopped at its deadline holds weights from
-    # inside an unfinished epoch, so it has no last-epoch test number yet
-    last = ev.evaluate(model, test_ids, test_labels, device, prec) if result.finished else {}
-    model.load_state_dict(result.best_state)
     attention = cfg.model == "lstm-attention"
     p = ev.predict(model, test_ids, test_labels, device, prec, attention=attention)
     pv = ev.predict(model, data.ids["val"], data.labels["val"], device, prec)  # for ensembles
@@ -224,7 +256,9 @@ def _test_measurements(cfg: SentimentConfig, model: torch.nn.Module, result: Any
     edges = ev.length_edges(data.full_lengths["test"], LENGTH_BUCKETS)
     doc: dict[str, Any] = {
         "test_accuracy": p.accuracy, "test_loss": p.mean_loss,
-        "test_accuracy_last": last.get("accuracy"), "test_loss_last": last.get("loss"),
+        # the last epoch's, measured before the best weights were loaded; None while the
+        # run is stopped inside an epoch (training.run_job)
+        "test_accuracy_last": None, "test_loss_last": None,
         "test_accuracy_no_train_twin": ev.accuracy_where(p.correct, ~twin),
         "test_accuracy_train_twin": ev.accuracy_where(p.correct, twin),
         "n_test_no_train_twin": int((~twin).sum()),
@@ -261,14 +295,3 @@ def _speed(history: list[dict[str, Any]], data: SentimentData) -> dict[str, Any]
             "tokens_per_second": train_tokens * len(history) / max(seconds, 1e-9),
             "val_seconds_per_epoch": mean_of("val_seconds"),
             "train_eval_seconds_per_epoch": mean_of("train_eval_seconds")}
-
-
-def _save_model(path: Path, cfg: SentimentConfig, seed: int, model: torch.nn.Module,
-                data: SentimentData) -> None:
-    """Best weights, config and vocabulary in one file that loads with ``weights_only=True``."""
-    save_torch(path, {
-        "format": MODEL_FILE_FORMAT, "model": cfg.model, "experiment": cfg.experiment_id,
-        "model_config": cfg.model_config, "max_tokens": cfg.max_tokens, "seed": seed,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "words": list(data.vocab.words), "vectors": torch.from_numpy(data.vocab.vectors),
-    })

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.ids import Q1A_EMBEDDINGS
 from mlsplab.experiments.options import RunOptions
 
-EXPERIMENT_ID = "q1a-embeddings"
+EXPERIMENT_ID = Q1A_EMBEDDINGS
 COMMAND = "mlsplab embed"  # the subcommand that runs Q1(a) alone
 
 # Seed lists for the sentiment checks: common IMDB review vocabulary, chosen before looking at

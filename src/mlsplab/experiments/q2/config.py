@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from mlsplab.analysis.tdnn_arch import DEFAULT_CONTEXTS, Contexts, TDNNConfig, receptive_field
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.ids import Q2_TDNN
 from mlsplab.experiments.options import build_config, config_from_record
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
 
-EXPERIMENT_ID = "q2-tdnn"
+EXPERIMENT_ID = Q2_TDNN
 COMMAND = "mlsplab tdnn"
 AUTOGRAD_TOL = 1e-8  # manual vs autograd relative error in float64 (observed ~1e-16)
 FD_TOL = 1e-5  # central differences with eps=1e-6 carry ~1e-9..1e-7 truncation/rounding error

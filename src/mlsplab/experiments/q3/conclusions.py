@@ -14,6 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from mlsplab.experiments.ids import (
+    Q3A_ADAM,
+    Q3A_RMSPROP,
+    Q3B_BATCHNORM,
+    Q3B_LAYERNORM,
+    Q3B_NONE,
+    Q3X_AUGMENTED,
+    Q3X_CV,
+    Q3X_ENSEMBLE,
+)
 from mlsplab.experiments.q3.reading import (
     beyond_spread,
     common_level,
@@ -23,16 +33,8 @@ from mlsplab.experiments.q3.reading import (
     fmt_loss,
     last_gap,
 )
+from mlsplab.experiments.q3.summary_parts import EXTRA, Docs, label_of
 from mlsplab.formatting import count, percent, points
-
-Docs = dict[str, dict[str, Any]]
-EXTRA = "q3a-rmsprop-lr1e-3"  # beside the assignment's RMSprop, labelled as an extra
-
-
-def _label(doc: dict[str, Any]) -> str:
-    from mlsplab.experiments.q3.summary import label_of
-
-    return label_of(doc)
 
 
 def _names(labels: list[str]) -> str:
@@ -73,7 +75,7 @@ def _indistinct(docs: Docs) -> list[list[str]]:
 def conclusion_a(docs: Docs) -> str:
     asked = {i: d for i, d in docs.items() if i != EXTRA}
     s = []
-    rms = docs.get("q3a-rmsprop")
+    rms = docs.get(Q3A_RMSPROP)
     if rms is not None:
         r = curve_reading(rms)
         if r["verdict"].startswith("diverged") or r["verdict"] == "did not learn":
@@ -95,11 +97,11 @@ def conclusion_a(docs: Docs) -> str:
         done = sorted((e, i) for i, e in reach.items() if e is not None)
         if done:
             first = docs[done[0][1]]
-            rest = ", ".join(f"{_label(docs[i])} {e}" for e, i in done[1:])
+            rest = ", ".join(f"{label_of(docs[i])} {e}" for e, i in done[1:])
             why = (" Adam scales each weight's step as RMSprop does, but at a tenth of the step "
                    "size and with momentum, so it makes fast, stable progress"
-                   if done[0][1] == "q3a-adam" else "")
-            s.append(f"{_label(first)} is fastest: its mean validation loss reaches "
+                   if done[0][1] == Q3A_ADAM else "")
+            s.append(f"{label_of(first)} is fastest: its mean validation loss reaches "
                      f"{fmt_loss(level)} at epoch {done[0][0]} (then {rest}).{why}"
                      + ("." if why else ""))
     learned = {i: d for i, d in asked.items() if curve_reading(d)["verdict"].startswith(
@@ -107,7 +109,7 @@ def conclusion_a(docs: Docs) -> str:
     if learned:
         groups = [g for g in _indistinct(learned) if len(g) > 1]
         if groups:
-            tied = _names([_label(learned[i]) for i in groups[0]])
+            tied = _names([label_of(learned[i]) for i in groups[0]])
             s.append(f"At the tested epoch {tied} are within one seed standard deviation of "
                      f"each other ({', '.join(fmt_acc(learned[i]) for i in groups[0])}), so "
                      f"{len(learned[groups[0][0]].get('seeds', []))} seeds and "
@@ -116,7 +118,7 @@ def conclusion_a(docs: Docs) -> str:
         else:
             order = sorted(learned, key=lambda i: -learned[i]["test_accuracy"])
             s.append("At the tested epoch the optimizers that learned rank "
-                     f"{', '.join(_label(learned[i]) for i in order)}, each gap beyond the seed "
+                     f"{', '.join(label_of(learned[i]) for i in order)}, each gap beyond the seed "
                      "spread.")
         gaps = [last_gap(d) for d in learned.values()]
         s.append(f"All of them overfit the {next(iter(learned.values()))['split_sizes']['train']}"
@@ -129,19 +131,19 @@ def overview_a(docs: Docs) -> str:
     asked = {i: d for i, d in docs.items() if i != EXTRA}
     learned = {i: d for i, d in asked.items()
                if curve_reading(d)["verdict"].startswith("learned")}
-    failed = [_label(d) for i, d in asked.items() if i not in learned]
+    failed = [label_of(d) for i, d in asked.items() if i not in learned]
     groups = _indistinct(learned) if learned else []
     text = ""
     if groups and len(groups[0]) > 1:
-        text = (f"{_names([_label(learned[i]) for i in groups[0]])} cannot be told apart "
+        text = (f"{_names([label_of(learned[i]) for i in groups[0]])} cannot be told apart "
                 f"({', '.join(fmt_acc(learned[i]) for i in groups[0])} test)")
     elif groups:
         top = learned[groups[0][0]]
-        text = f"{_label(top)} first, {fmt_acc(top)} test"
+        text = f"{label_of(top)} first, {fmt_acc(top)} test"
     if failed:
         text += ("; " if text else "") + f"{_names(failed)} at its default lr fails"
-        if "q3a-rmsprop" in asked:
-            text += f" ({fmt_acc(asked['q3a-rmsprop'])})"
+        if Q3A_RMSPROP in asked:
+            text += f" ({fmt_acc(asked[Q3A_RMSPROP])})"
     return text
 
 
@@ -161,7 +163,7 @@ def setup_b(docs: Docs) -> str:
 
 
 def conclusion_b(docs: Docs) -> str:
-    base, bn, ln = (docs.get(k) for k in ("q3b-none", "q3b-batchnorm", "q3b-layernorm"))
+    base, bn, ln = (docs.get(k) for k in (Q3B_NONE, Q3B_BATCHNORM, Q3B_LAYERNORM))
     if base is None or bn is None:
         return ""
     clip = 100 / base["split_sizes"]["test"]
@@ -199,7 +201,7 @@ def conclusion_b(docs: Docs) -> str:
 
 
 def overview_b(docs: Docs) -> str:
-    base, bn = docs.get("q3b-none"), docs.get("q3b-batchnorm")
+    base, bn = docs.get(Q3B_NONE), docs.get(Q3B_BATCHNORM)
     if base is None or bn is None:
         return ""
     return (f"BatchNorm {points(bn['test_accuracy'] - base['test_accuracy'], digits=1)} over no "
@@ -261,13 +263,13 @@ def overview_c(doc: dict[str, Any]) -> str:
 
 def setup_x(docs: Docs) -> str:
     parts = []
-    if "q3x-augmented" in docs:
-        n = len(docs["q3x-augmented"].get("seeds", []))
+    if Q3X_AUGMENTED in docs:
+        n = len(docs[Q3X_AUGMENTED].get("seeds", []))
         parts.append("Adam/BatchNorm with random time shifts and SpecAugment-style masks "
                      f"({count(n, 'seed')})")
-    if "q3x-ensemble" in docs:
+    if Q3X_ENSEMBLE in docs:
         parts.append("ensembles including them")
-    if "q3x-cv" in docs:
+    if Q3X_CV in docs:
         parts.append("the five-fold cross-validation of published ESC-10 results (test fold "
                      "k, validation fold k\u22121)")
     text = "; ".join(parts)
@@ -276,7 +278,7 @@ def setup_x(docs: Docs) -> str:
 
 def conclusion_x(docs: Docs, base: dict[str, Any] | None, published: float | None) -> str:
     s = []
-    aug = docs.get("q3x-augmented")
+    aug = docs.get(Q3X_AUGMENTED)
     if aug is not None and base is not None:
         dv, dt = aug["val_accuracy"] - base["val_accuracy"], aug["test_accuracy"] - base[
             "test_accuracy"]
@@ -286,7 +288,7 @@ def conclusion_x(docs: Docs, base: dict[str, Any] | None, published: float | Non
                  f"accuracy by {points(dt)}"
                  + (", within the seed spread, so the single test fold cannot confirm the "
                     "gain that validation shows." if within else "."))
-    cv = docs.get("q3x-cv")
+    cv = docs.get(Q3X_CV)
     if cv is not None:
         first = cv["models"][cv["model_order"][0]]
         text = (f"Over five folds {first['label']} reaches {fmt_acc(first)}, a fold spread that "

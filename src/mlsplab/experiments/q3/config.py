@@ -14,7 +14,21 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.registry import PILOT_ID
+from mlsplab.experiments.ids import (
+    Q3_PILOT,
+    Q3A_ADAM,
+    Q3A_RMSPROP,
+    Q3A_RMSPROP_LR1E3,
+    Q3A_SGD,
+    Q3A_SGD_MOMENTUM,
+    Q3B_BATCHNORM,
+    Q3B_LAYERNORM,
+    Q3B_NONE,
+    Q3C_ENSEMBLE,
+    Q3X_AUGMENTED,
+    Q3X_CV,
+    Q3X_ENSEMBLE,
+)
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
@@ -32,7 +46,7 @@ THREADS = 1  # torch threads per training: trainings run side by side, not threa
 N_FOLDS = 5  # ESC-50's predefined folds
 WEIGHT_CV_FOLDS = 5  # out-of-fold validation of ensemble weights: validation clip i -> fold i % 5
 MODELS_DIR = "q3-models"  # <out>/q3-models/<run name>/: trained models shared by experiments
-PILOT_DIR = PILOT_ID  # <out>/q3-pilot/metrics.json: the horizon pilot's curves
+PILOT_DIR = Q3_PILOT  # <out>/q3-pilot/metrics.json: the horizon pilot's curves
 
 # The horizon pilot (mlsplab.experiments.q3.horizon, ``mlsplab esc10 --pilot``): SGD, the
 # slowest learner, and Adam, seed 0, PILOT_EPOCHS epochs each. The horizon is the epoch at which
@@ -106,23 +120,23 @@ ADAM_BATCH_AUG = Training("adam", "batch", DEFAULT_LR["adam"], augment=True)
 # Experiments that report one configuration (mean over seeds). q3b-none is the same training as
 # q3a-adam: trained once, read by both.
 SINGLE: dict[str, Training] = {
-    "q3a-sgd": SGD,
-    "q3a-sgd-momentum": SGD_MOMENTUM,
-    "q3a-rmsprop": RMSPROP,
-    "q3a-rmsprop-lr1e-3": RMSPROP_LR1E3,
-    "q3a-adam": ADAM,
-    "q3b-none": ADAM,
-    "q3b-layernorm": ADAM_LAYER,
-    "q3b-batchnorm": ADAM_BATCH,
-    "q3x-augmented": ADAM_BATCH_AUG,
+    Q3A_SGD: SGD,
+    Q3A_SGD_MOMENTUM: SGD_MOMENTUM,
+    Q3A_RMSPROP: RMSPROP,
+    Q3A_RMSPROP_LR1E3: RMSPROP_LR1E3,
+    Q3A_ADAM: ADAM,
+    Q3B_NONE: ADAM,
+    Q3B_LAYERNORM: ADAM_LAYER,
+    Q3B_BATCHNORM: ADAM_BATCH,
+    Q3X_AUGMENTED: ADAM_BATCH_AUG,
 }
-GROUPS = {"q3a": ("q3a-sgd", "q3a-sgd-momentum", "q3a-rmsprop", "q3a-rmsprop-lr1e-3",
-                  "q3a-adam"),
-          "q3b": ("q3b-none", "q3b-layernorm", "q3b-batchnorm")}
-ENSEMBLE_ID = "q3c-ensemble"
+GROUPS = {"q3a": (Q3A_SGD, Q3A_SGD_MOMENTUM, Q3A_RMSPROP, Q3A_RMSPROP_LR1E3,
+                  Q3A_ADAM),
+          "q3b": (Q3B_NONE, Q3B_LAYERNORM, Q3B_BATCHNORM)}
+ENSEMBLE_ID = Q3C_ENSEMBLE
 ENSEMBLE_MEMBERS = (SGD, RMSPROP_LAYER, ADAM_BATCH)  # the assignment's three models
 ENSEMBLE_VARIANT = (SGD, RMSPROP_LAYER_LR1E3, ADAM_BATCH)  # RMSprop/LayerNorm at lr 0.001
-BEYOND_ENSEMBLE_ID = "q3x-ensemble"
+BEYOND_ENSEMBLE_ID = Q3X_ENSEMBLE
 BEYOND_MEMBERS = (*ENSEMBLE_MEMBERS, ADAM_BATCH_AUG)
 BEYOND_FAMILIES = ("per-seed", "augmented-pooled", "all-pooled")
 WEIGHT_METHODS = ("average", "optimal-weights", "least-squares")
@@ -130,12 +144,11 @@ WEIGHT_METHODS = ("average", "optimal-weights", "least-squares")
 # (their combination is again a posterior) by out-of-fold validation accuracy, then by the
 # lower out-of-fold validation cross-entropy; the test fold plays no part.
 HEADLINE_METHODS = ("average", "optimal-weights")
-CV_ID = "q3x-cv"
+CV_ID = Q3X_CV
 # q3x-cv: the assignment's Adam/BatchNorm CNN and the best beyond-the-assignment single model
 # (the augmented one; ensembles are not cross-validated: three times the trainings).
 CV_MODELS = (ADAM_BATCH, ADAM_BATCH_AUG)
 STEP_IDS = (*SINGLE, ENSEMBLE_ID, BEYOND_ENSEMBLE_ID)  # what the "q3" step writes
-BEYOND_IDS = ("q3x-augmented", BEYOND_ENSEMBLE_ID, CV_ID)
 
 
 @dataclass(frozen=True)
@@ -173,12 +186,6 @@ def cv_splits(n_folds: int = N_FOLDS) -> list[Split]:
     return splits
 
 
-def _check_seeds(first: int, count: int) -> tuple[int, ...]:
-    if count < 1:
-        raise MlsplabError(f"--seeds={count} must be >= 1")
-    return tuple(first + i for i in range(count))
-
-
 def _check_epochs(epochs: int) -> int:
     if epochs < 1:
         raise MlsplabError(f"--epochs={epochs} must be >= 1 (the Q3 horizon is {EPOCHS})")
@@ -189,7 +196,9 @@ def _check_epochs(epochs: int) -> int:
 class Q3Config:
     """Settings of step ``q3``: every configuration x seed on the assignment's split."""
 
-    seeds: tuple[int, ...] = (0, 1, 2)  # initialisation and batch order of each training
+    # the seeds themselves (recorded as "seeds"; --seeds is their count): initialisation and
+    # batch order of each training
+    seed_list: tuple[int, ...] = (0, 1, 2)
     epochs: int = EPOCHS  # fixed, no early stopping; tested at the lowest validation loss
     quick: bool = False
     batch_size: int = BATCH_SIZE
@@ -204,11 +213,12 @@ class Q3Config:
     def from_options(cls, options: RunOptions, **params: Any) -> Q3Config:
         """The config of a run: ``--seed``/``--seeds``, ``--quick``, ``--device``; ``params``
         override any field (``epochs=60``)."""
-        from mlsplab.experiments.options import build_config
+        from mlsplab.experiments.options import build_config, seed_list
 
         quick = options.quick
-        count = options.seeds if options.seeds is not None else (1 if quick else len(cls.seeds))
-        base = {"seeds": _check_seeds(options.seed, count),
+        count = (options.seeds if options.seeds is not None
+                 else (1 if quick else len(cls.seed_list)))
+        base = {"seed_list": seed_list(options.seed, count),
                 "epochs": QUICK_EPOCHS if quick else EPOCHS, "quick": quick,
                 "device": options.device}
         config = build_config(cls, "q3", base, params)
@@ -217,7 +227,9 @@ class Q3Config:
 
     def record(self) -> dict[str, Any]:
         """The fields as JSON (what metrics.json records under ``config``)."""
-        return {**asdict(self), "seeds": list(self.seeds)}
+        fields = asdict(self)
+        # "seeds", the name earlier versions recorded (and hashed: results stay reusable)
+        return {"seeds": list(fields.pop("seed_list")), **fields}
 
 
 @dataclass(frozen=True)
@@ -242,7 +254,7 @@ class CrossValidationConfig:
 
         base = {"seed": options.seed, "epochs": QUICK_EPOCHS if options.quick else EPOCHS,
                 "quick": options.quick, "device": options.device}
-        config = build_config(cls, "q3x-cv", base, params)
+        config = build_config(cls, Q3X_CV, base, params)
         _check_epochs(config.epochs)
         return config
 

@@ -25,9 +25,9 @@ from mlsplab.experiments.q3.config import CV_ID, CrossValidationConfig, Training
 from mlsplab.experiments.q3.data import extract_features, feature_identity
 from mlsplab.experiments.q3.ensemble import mean_std
 from mlsplab.experiments.q3.run import make_jobs, run_jobs
-from mlsplab.experiments.q3.train import TrainJob
 from mlsplab.features.logmel import LogMelParams
 from mlsplab.runtime import select_device
+from mlsplab.training import TrainingJob
 
 
 def fold_metrics(training: Training, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class FoldPlan:
 
     recorded: dict[str, Any]  # the step's config as metrics.json records (and hashes) it
     features: dict[str, Any]  # the feature cache, described for metrics.json
-    jobs: list[TrainJob]  # one per (training, split), in that nesting order
+    jobs: list[TrainingJob]  # one per (training, split), in that nesting order
     zip_path: Path
 
 
@@ -118,7 +118,7 @@ def run(options: RunOptions, **params: Any) -> None:
                                    "test_accuracy_last_std")},
            "lr": {m.label: m.lr for m in config.models},
            "histories": [r["history"] for r in results],
-           "history_runs": [f"{j.training.label} {j.split.tag}" for j in jobs],
+           "history_runs": [f"{j.recipe.training.label} {j.recipe.split.tag}" for j in jobs],
            "epochs_completed": [r["epochs_completed"] for r in results],
            "class_names": results[0]["class_names"], "data": provenance(plan.zip_path),
            "features": plan.features, "executor": getattr(options.executor, "name", "serial"),

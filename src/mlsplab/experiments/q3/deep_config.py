@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlsplab.experiments.ids import Q3X_DEEP_CNN
 from mlsplab.experiments.q3.config import (
     AUGMENT,
     BATCH_SIZE,
@@ -29,7 +30,7 @@ from mlsplab.experiments.q3.config import (
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
 
-DEEP_ID = "q3x-deep-cnn"
+DEEP_ID = Q3X_DEEP_CNN
 DEEP_EPOCHS = 60  # the fixed horizon, chosen on validation (docs/esc10.md, design log)
 WARMUP = 0.1  # fraction of the steps with a linear warm-up of the learning rate
 # augmentation of the deeper CNN: q3x-augmented's shift and masks plus a random gain

@@ -3,7 +3,7 @@
 The protocol is q3x-cv's (:mod:`mlsplab.experiments.q3.cv`): the splits of
 :func:`~mlsplab.experiments.q3.config.cv_splits` (test fold k, validation fold k - 1, training on
 the other three), one seed, a fixed horizon, the lowest-validation-loss epoch tested. Each fold
-is one :class:`~mlsplab.experiments.q3.train.TrainJob` run by ``options.executor``, so it
+is one :class:`~mlsplab.training.TrainingJob` run by ``options.executor``, so it
 resumes like every training and runs side by side with ``--executor ray``. The metrics also
 hold the model's parameters and multiply-adds beside the assignment's CNN.
 """
@@ -80,11 +80,11 @@ def run(options: RunOptions, **params: Any) -> None:
     n_classes = len(results[0]["class_names"])
     doc = {"beyond_assignment": True, "quick": config.quick, "seed": config.seed,
            "epochs": config.epochs, "model": {**asdict(config.model), "key": config.model.key},
-           **folds, "cost": model_cost(config.model, plan.jobs[0].params.n_mels,
-                                       plan.jobs[0].params.n_frames, n_classes),
+           **folds, "cost": model_cost(config.model, plan.jobs[0].recipe.params.n_mels,
+                                       plan.jobs[0].recipe.params.n_frames, n_classes),
            "n_parameters": results[0]["n_parameters"],
            "histories": [r["history"] for r in results],
-           "history_runs": [j.split.tag for j in jobs],
+           "history_runs": [j.recipe.split.tag for j in jobs],
            "epochs_completed": [r["epochs_completed"] for r in results],
            "optimizer_settings": results[0]["optimizer_settings"],
            "class_names": results[0]["class_names"], "data": provenance(plan.zip_path),

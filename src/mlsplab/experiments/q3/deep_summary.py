@@ -18,8 +18,8 @@ from mlsplab.experiments.q3 import figures
 from mlsplab.experiments.q3.config import CV_ID
 from mlsplab.experiments.q3.deep_config import DEEP_ID
 from mlsplab.experiments.q3.reading import fmt_acc
-from mlsplab.experiments.q3.summary import Docs, hashes_table, present, status_of
 from mlsplab.experiments.q3.summary_ensembles import PUBLISHED
+from mlsplab.experiments.q3.summary_parts import Docs, hashes_table, present, status_of
 from mlsplab.formatting import percent, points
 from mlsplab.report.context import ESC10_PUBLISHED
 from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table

@@ -1,6 +1,6 @@
-"""How the deeper CNN is trained: its :class:`~mlsplab.experiments.q3.train.Recipe`.
+"""How the deeper CNN is trained: its model and steps, for :class:`~.train.EscRecipe`.
 
-Against the assignment's CNN (:func:`mlsplab.experiments.q3.train.train_one` runs both):
+Against the assignment's CNN (:class:`mlsplab.experiments.q3.train.EscRecipe` runs both):
 
 * AdamW (decoupled weight decay) with a learning rate that warms up linearly over the first
   :data:`WARMUP` of the steps, then follows a cosine down to zero at the last step;
@@ -23,12 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mlsplab.experiments.q3.batching import augment_batch, batches
 from mlsplab.experiments.q3.data import EscData
 from mlsplab.experiments.q3.deep_config import WARMUP, DeepTraining
-from mlsplab.experiments.q3.train import Recipe, TrainJob, augment_batch, batches
-from mlsplab.models.esc_deep_cnn import EscDeepCnn, EscDeepCnnConfig
-from mlsplab.seeding import set_seed
-from mlsplab.training import TrainConfig
+from mlsplab.models.esc_deep_cnn import EscDeepCnnConfig
+from mlsplab.training import Steps, TrainConfig
 
 
 def lr_factor(schedule: str, epoch: int, batch: int, n_batches: int, epochs: int,
@@ -70,7 +69,7 @@ def augment_deep(x: torch.Tensor, rng: np.random.Generator, spec: dict[str, floa
         The batch's randomness.
     spec : dict
         ``gain_db`` (a gain drawn uniformly in ``±gain_db`` per clip) and the keys of
-        :func:`~mlsplab.experiments.q3.train.augment_batch`.
+        :func:`~mlsplab.experiments.q3.batching.augment_batch`.
     inv_std : Tensor (F, 1)
         ``1 / std_f``: a gain of ``g`` dB adds ``g / std_f`` to band ``f`` of a standardised clip.
     """
@@ -101,32 +100,38 @@ def batch_rng(seed: int, epoch: int, batch: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, batch])
 
 
-def deep_recipe(job: TrainJob, data: EscData, device: torch.device) -> Recipe:
-    """The deeper CNN, AdamW with a warm-up + cosine schedule, augmentation and mixup."""
-    training = job.training
-    assert isinstance(training, DeepTraining)
-    model_config = EscDeepCnnConfig(n_mels=data.X["train"].shape[2],
-                                    n_frames=data.X["train"].shape[3],
-                                    n_classes=len(data.class_names),
-                                    stem_channels=training.stem_channels,
-                                    channels=tuple(training.channels),
-                                    convs_per_block=training.convs_per_block,
-                                    dropout=training.dropout)
-    set_seed(job.seed)  # the initialisation; batches and augmentation use job.seed
-    model = EscDeepCnn(model_config).to(device)
+def deep_model_config(training: DeepTraining, data: EscData) -> EscDeepCnnConfig:
+    """The deeper CNN's sizes for ``training`` on log-mels of ``data``'s shape."""
+    return EscDeepCnnConfig(n_mels=data.X["train"].shape[2], n_frames=data.X["train"].shape[3],
+                            n_classes=len(data.class_names),
+                            stem_channels=training.stem_channels,
+                            channels=tuple(training.channels),
+                            convs_per_block=training.convs_per_block, dropout=training.dropout)
+
+
+def deep_train_config(training: DeepTraining, epochs: int) -> TrainConfig:
+    """AdamW (or the training's optimizer) with its weight decay, a fixed horizon."""
+    return TrainConfig(epochs=epochs, optimizer=training.optimizer, lr=training.lr,
+                       weight_decay=training.weight_decay, early_stop_patience=None)
+
+
+def deep_steps(training: DeepTraining, data: EscData, device: torch.device, *, seed: int,
+               epochs: int, batch_size: int, augment: dict[str, Any] | None) -> Steps:
+    """Batches (with their epoch and number, for their randomness), the step with
+    augmentation and mixup, and the warm-up + cosine schedule; validation is the caller's."""
     X, y = data.X["train"].to(device), data.y["train"].to(device)
     inv_std = torch.from_numpy(1.0 / data.std).to(device, X.dtype)  # (F, 1)
-    spec = job.augment if training.augment else None
+    spec = augment if training.augment else None
 
     def train_batches(epoch: int) -> list[Any]:
         return [(epoch, b, idx) for b, idx in
-                enumerate(batches(len(X), job.seed, epoch, job.batch_size))]
+                enumerate(batches(len(X), seed, epoch, batch_size))]
 
     def train_step(m: torch.nn.Module, item: Any) -> tuple[torch.Tensor, int]:
         epoch, b, idx = item
         rows = torch.from_numpy(idx).to(device)
         x, target = X[rows], y[rows]  # (B, 1, F, T), (B,)
-        rng = batch_rng(job.seed, epoch, b)
+        rng = batch_rng(seed, epoch, b)
         if spec:
             x = augment_deep(x, rng, spec, inv_std)
         if training.mixup > 0:
@@ -139,10 +144,7 @@ def deep_recipe(job: TrainJob, data: EscData, device: torch.device) -> Recipe:
             return loss, len(idx)
         return F.cross_entropy(m(x), target, reduction="sum"), len(idx)
 
-    train = TrainConfig(epochs=job.epochs, optimizer=training.optimizer, lr=training.lr,
-                        weight_decay=training.weight_decay, early_stop_patience=None)
-
     def schedule(epoch: int, batch: int, n_batches: int) -> float:
-        return lr_factor(training.schedule, epoch, batch, n_batches, job.epochs)
+        return lr_factor(training.schedule, epoch, batch, n_batches, epochs)
 
-    return Recipe(model, model_config, "deep", train, train_step, train_batches, schedule)
+    return Steps(train_batches, train_step, evaluate=lambda m: {}, lr_schedule=schedule)

@@ -29,7 +29,7 @@ from mlsplab.models.ensemble import (
     out_of_fold_combination,
 )
 
-Runs = dict[str, list[dict[str, Any]]]  # member name -> its train_one results, one per seed
+Runs = dict[str, list[dict[str, Any]]]  # member name -> its run_job results, one per seed
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

@@ -32,8 +32,9 @@ from mlsplab.experiments.q3.config import (
     Q3Config,
 )
 from mlsplab.experiments.q3.data import extract_features, feature_identity
-from mlsplab.experiments.q3.train import TrainJob, train_one
+from mlsplab.experiments.q3.train import esc_job
 from mlsplab.features.logmel import LogMelParams
+from mlsplab.training import run_job
 
 
 def moving_average(values: list[float], window: int = SMOOTHING) -> list[float]:
@@ -84,13 +85,12 @@ def run_pilot(options: RunOptions, epochs: int = PILOT_EPOCHS) -> dict[str, Any]
     params = LogMelParams()
     features = extract_features(zip_path, out / "cache", params)
     ident = feature_identity(zip_path, params)
-    jobs = [TrainJob(out=str(out / PILOT_DIR), zip_path=str(zip_path),
-                     cache_dir=str(out / "cache"), params=params,
-                     feature_key=ident["cache_key"], training=t, seed=options.seed,
-                     split=ASSIGNMENT_SPLIT, epochs=epochs, threads=config.threads,
-                     device=config.device) for t in (SGD, ADAM)]
+    jobs = [esc_job(out=out / PILOT_DIR, zip_path=zip_path, cache_dir=out / "cache",
+                    params=params, feature_key=ident["cache_key"], training=t,
+                    seed=options.seed, split=ASSIGNMENT_SPLIT, epochs=epochs,
+                    threads=config.threads, device=config.device) for t in (SGD, ADAM)]
     executor = options.executor or SerialExecutor()
-    results = executor.map([Task(f"q3 pilot {j.name}", train_one, {"job": j}, cpus=j.threads)
+    results = executor.map([Task(f"q3 pilot {j.name}", run_job, {"job": j}, cpus=config.threads)
                             for j in jobs])
     histories = {r["training"]: r["history"] for r in results}
     choices = {k: choose_horizon([row["val_loss"] for row in h],

@@ -46,13 +46,14 @@ from mlsplab.experiments.q3.ensemble import (
     method_candidates,
     select_headline,
 )
-from mlsplab.experiments.q3.train import TrainJob, train_one
+from mlsplab.experiments.q3.train import esc_job
 from mlsplab.features.logmel import LogMelParams
 from mlsplab.runtime import select_device
+from mlsplab.training import TrainingJob, run_job
 
 log = logging.getLogger(__name__)
 
-Trained = dict[tuple[str, int], dict[str, Any]]  # (training key, seed) -> train_one result
+Trained = dict[tuple[str, int], dict[str, Any]]  # (training key, seed) -> run_job result
 SCORES = ("test_accuracy", "test_accuracy_last", "val_accuracy", "val_accuracy_last",
           "test_loss", "test_loss_last", "val_loss", "val_loss_last")
 
@@ -82,20 +83,18 @@ def experiment_configs(config: Q3Config, feature_key: str, device: str
 def make_jobs(out: Path, zip_path: Path, params: LogMelParams, feature_key: str,
               trainings: list[Training], seeds: tuple[int, ...], splits: list[Split], *,
               epochs: int, batch_size: int, eval_batch: int, threads: int, device: str,
-              augment: dict[str, int]) -> list[TrainJob]:
-    """One :class:`TrainJob` per (training, split, seed), in that nesting order."""
-    return [TrainJob(out=str(out), zip_path=str(zip_path), cache_dir=str(out / "cache"),
-                     params=params, feature_key=feature_key, training=t, seed=s, split=split,
-                     epochs=epochs, batch_size=batch_size, eval_batch=eval_batch,
-                     threads=threads, device=device,
-                     augment=dict(augment) if t.augment else None)
+              augment: dict[str, int]) -> list[TrainingJob]:
+    """One training job per (training, split, seed), in that nesting order."""
+    return [esc_job(out=out, zip_path=zip_path, params=params, feature_key=feature_key,
+                    training=t, seed=s, split=split, epochs=epochs, batch_size=batch_size,
+                    eval_batch=eval_batch, threads=threads, device=device, augment=augment)
             for t in trainings for split in splits for s in seeds]
 
 
-def run_jobs(options: RunOptions, jobs: list[TrainJob], label: str) -> list[dict[str, Any]]:
+def run_jobs(options: RunOptions, jobs: list[TrainingJob], label: str) -> list[dict[str, Any]]:
     """Every job as a Task through ``options.executor`` (serial by default); results in order."""
-    gpus = 1.0 if select_device(jobs[0].device).type == "cuda" else 0.0
-    tasks = [Task(f"{label} {j.name}", train_one, {"job": j}, cpus=j.threads, gpus=gpus)
+    gpus = 1.0 if jobs[0].device.startswith("cuda") else 0.0
+    tasks = [Task(f"{label} {j.name}", run_job, {"job": j}, cpus=j.threads or 1, gpus=gpus)
              for j in jobs]
     return (options.executor or SerialExecutor()).map(tasks)
 
@@ -239,11 +238,11 @@ def run(options: RunOptions, **params: Any) -> None:
         return
     features = extract_features(zip_path, out / "cache", feature_params)
     jobs = make_jobs(out, zip_path, feature_params, ident["cache_key"], trainings_needed(),
-                     config.seeds, [ASSIGNMENT_SPLIT], epochs=config.epochs,
+                     config.seed_list, [ASSIGNMENT_SPLIT], epochs=config.epochs,
                      batch_size=config.batch_size, eval_batch=config.eval_batch,
                      threads=config.threads, device=config.device, augment=config.augment)
     results = run_jobs(options, jobs, "q3")
-    trained: Trained = {(j.training.key, j.seed): r for j, r in zip(jobs, results)}
+    trained: Trained = {(j.recipe.training.key, j.seed): r for j, r in zip(jobs, results)}
     first = results[0]
     common = {"quick": config.quick, "epochs": config.epochs, "batch_size": config.batch_size,
               "data": provenance(zip_path), "features": features,
@@ -251,12 +250,12 @@ def run(options: RunOptions, **params: Any) -> None:
               "class_names": first["class_names"],
               "executor": getattr(options.executor, "name", "serial")}
     for exp_id, training in SINGLE.items():
-        runs = [trained[(training.key, s)] for s in config.seeds]
+        runs = [trained[(training.key, s)] for s in config.seed_list]
         doc = {**common, **single_metrics(training, runs)}
         if training.augment:
             doc["beyond_assignment"] = True
         write_metrics(experiment_dir(out, exp_id), exp_id, configs[exp_id], doc)
-    doc = {**common, **ensemble_metrics(trained, config.seeds, config.weight_cv_folds)}
+    doc = {**common, **ensemble_metrics(trained, config.seed_list, config.weight_cv_folds)}
     doc["q3_timing"] = {
         "wall_seconds_of_this_call": time.perf_counter() - t_start,
         "load_average_at_start": load_start, "load_average_at_end": os.getloadavg()[0],
@@ -265,7 +264,7 @@ def run(options: RunOptions, **params: Any) -> None:
         "n_models_trained_in_this_call": sum(1 for r in results if not r.get("reused")),
         "cpu_count": os.cpu_count()}
     write_metrics(experiment_dir(out, ENSEMBLE_ID), ENSEMBLE_ID, configs[ENSEMBLE_ID], doc)
-    doc = {**common, **beyond_ensemble_metrics(trained, config.seeds, config.weight_cv_folds)}
+    doc = {**common, **beyond_ensemble_metrics(trained, config.seed_list, config.weight_cv_folds)}
     write_metrics(experiment_dir(out, BEYOND_ENSEMBLE_ID), BEYOND_ENSEMBLE_ID,
                   configs[BEYOND_ENSEMBLE_ID], doc)
     log.info("Q3 done in %.0f s (load average %.1f at start, %.1f at end)",

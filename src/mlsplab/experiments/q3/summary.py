@@ -14,14 +14,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.ids import (
+    Q3A_RMSPROP,
+    Q3B_BATCHNORM,
+    Q3B_LAYERNORM,
+    Q3B_NONE,
+)
 from mlsplab.experiments.q3 import conclusions as cq
-from mlsplab.experiments.q3 import figures
-from mlsplab.experiments.q3.conclusions import EXTRA
+from mlsplab.experiments.q3 import figures, summary_ensembles
 from mlsplab.experiments.q3.config import (
     GROUPS,
-    MOMENTUM,
     NORM_NAMES,
-    OPTIMIZER_NAMES,
     PILOT_DIR,
 )
 from mlsplab.experiments.q3.reading import (
@@ -34,145 +37,32 @@ from mlsplab.experiments.q3.reading import (
     last_gap,
     predicted_classes,
 )
+from mlsplab.experiments.q3.summary_parts import (
+    EXTRA,
+    Docs,
+    deviations,
+    hashes_table,
+    label_of,
+    optimizer_text,
+    per_seed_table,
+    present,
+    settings_rows,
+    shared_settings,
+    status_of,
+)
 from mlsplab.formatting import count, percent, points
 from mlsplab.io import read_json
 from mlsplab.report.document import Block, Figure, Paragraph, PartReport, Table
 
-Docs = dict[str, dict[str, Any]]
-ASSIGNMENT_SIZES = {"train": 241, "val": 80, "test": 79}
-
 
 def part_report(part_key: str, results: Docs, out: Path, fig_dir: Path) -> PartReport:
     """The report section of one Q3 part (``q3a``, ``q3b``, ``q3c`` or ``q3x``)."""
-    from mlsplab.experiments.q3 import summary_ensembles
-
     builders = {"q3a": optimizers_report, "q3b": norms_report,
                 "q3c": summary_ensembles.ensemble_report, "q3x": summary_ensembles.beyond_report}
     if part_key not in builders:
         raise KeyError(f"no Q3 part {part_key!r}; expected one of {list(builders)}")
     fig_dir.mkdir(parents=True, exist_ok=True)
     return builders[part_key](results, Path(out), Path(fig_dir))
-
-
-# ------------------------------------------------------------------------------------------
-# shared pieces
-
-def present(results: Docs, ids: tuple[str, ...] | list[str]) -> Docs:
-    return {i: results[i] for i in ids if i in results}
-
-
-def label_of(doc: dict[str, Any]) -> str:
-    """``SGD``, ``RMSprop (lr 0.001, extra)``, ``Adam/BatchNorm``... for a single config."""
-    if "optimizer" not in doc:
-        return doc.get("experiment", "?")
-    opt = OPTIMIZER_NAMES[doc["optimizer"]]
-    if doc.get("experiment") == EXTRA:
-        return f"{opt} (lr {doc['lr']:g}, extra)"
-    if doc.get("experiment", "").startswith("q3b") or doc["norm"] != "none":
-        return f"{opt}/{NORM_NAMES[doc['norm']]}" + (" + augmentation" if doc.get("augment")
-                                                      else "")
-    return opt
-
-
-def status_of(docs: Docs, wanted: tuple[str, ...]) -> str:
-    """``quick``, ``full`` or ``partial: ...`` for the overview."""
-    if any(d.get("quick") for d in docs.values()):
-        return "quick"
-    missing = [i for i in wanted if i not in docs]
-    if missing:
-        return f"partial: {len(wanted) - len(missing)} of {len(wanted)} results"
-    seeds = {len(d.get("seeds", [])) for d in docs.values() if "seeds" in d}
-    return "full" + (f" ({min(seeds)} seed)" if seeds and min(seeds) == 1 else "")
-
-
-def deviations(docs: Docs) -> list[str]:
-    """The deviations from the assignment that apply to these results (each stated once)."""
-    doc = next(iter(docs.values()))
-    out = []
-    if doc.get("quick"):
-        out.append(f"quick mode: ESC-10 trainings of {doc.get('epochs')} epochs and one seed, "
-                   "to check the pipeline, not the assignment's numbers")
-    sizes = doc.get("split_sizes")
-    if sizes and sizes != ASSIGNMENT_SIZES:
-        out.append(f"ESC-10 split {sizes['train']}/{sizes['val']}/{sizes['test']} clips "
-                   "(folds 1\u20133/4/5 of the archive, 80 clips per fold), not the 241/80/79 "
-                   "the assignment quotes")
-    out.append(f"the assignment fixes neither epochs nor learning rates: every ESC-10 "
-               f"configuration trains {doc.get('epochs')} epochs without early stopping "
-               "(horizon chosen once from a pilot's validation curves), the lowest-"
-               "validation-loss epoch is tested; SGD lr 0.01, RMSprop and Adam at torch's "
-               "defaults (0.01, 0.001)")
-    out.append("the non-linearity of the two FC-128 layers is not named by the assignment: "
-               "ReLU")
-    return out
-
-
-def settings_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    """What every Q3 training shares, as run."""
-    feat = doc.get("features", {}).get("params", {})
-    sizes = doc.get("split_sizes", {})
-    features = (f"log-mel, {feat.get('n_mels')} bands x {feat.get('n_frames')} frames, hop "
-                f"{feat.get('hop_length')} samples at {feat.get('sr')} Hz, window "
-                f"{feat.get('win_length')}, standardised per band on the training folds")
-    cnn = ("conv 3x3 (16) -> max-pool 3x3 -> conv 3x3 (16) -> max-pool 3x3 -> flatten 11,232 "
-           "-> FC 128 -> FC 128 -> 10, ReLU; norm (when used) at the inputs of the three FC "
-           "layers")
-    training = (f"batch {doc.get('batch_size')}, {doc.get('epochs')} epochs, no early "
-                "stopping; tested at the lowest-validation-loss epoch (and the last); seeds "
-                f"{', '.join(map(str, doc.get('seeds', [])))}")
-    compute = (f"{', '.join(sorted(set(doc.get('devices', ['?']))))}, "
-               f"{count(doc['threads'][0], 'thread') if doc.get('threads') else '? threads'} per "
-               f"training, executor {doc.get('executor', 'serial')}")
-    split = (f"folds 1-3 / 4 / 5: {sizes.get('train')} / {sizes.get('val')} / "
-             f"{sizes.get('test')} clips")
-    return [("ESC-10 features", features), ("ESC-10 CNN", cnn), ("ESC-10 split", split),
-            ("ESC-10 training", training), ("ESC-10 compute", compute)]
-
-
-def optimizer_text(doc: dict[str, Any]) -> str:
-    """The optimizer's settings as recorded from torch."""
-    s = doc.get("optimizer_settings", {})
-    opt = doc.get("optimizer")
-    if opt == "rmsprop":
-        return (f"lr {s.get('lr', doc['lr']):g}, alpha {s.get('alpha')}, eps {s.get('eps')}, "
-                f"momentum {s.get('momentum')}")
-    if opt == "adam":
-        return f"lr {s.get('lr', doc['lr']):g}, betas {tuple(s.get('betas', ()))}, eps " \
-               f"{s.get('eps')}"
-    if opt == "sgd-momentum":
-        return f"lr {s.get('lr', doc['lr']):g}, momentum {s.get('momentum', MOMENTUM)}"
-    return f"lr {s.get('lr', doc['lr']):g}"
-
-
-def per_seed_table(docs: Docs, caption: str) -> Table:
-    """Every training of these configurations: scores at the best and the last epoch."""
-    rows = []
-    for d in docs.values():
-        for i, seed in enumerate(d.get("seeds", [])):
-            rows.append([label_of(d), str(seed), str(d["best_epochs"][i]),
-                         percent(d["val_accuracy_per_seed"][i]),
-                         percent(d["test_accuracy_per_seed"][i]),
-                         percent(d["test_accuracy_last_per_seed"][i]),
-                         f"{d['train_seconds_per_seed'][i]:.0f}", d["hosts"][i]])
-    return Table(["configuration", "seed", "best epoch", "val acc (best)", "test acc (best)",
-                  "test acc (last)", "train s", "host"], rows, caption=caption)
-
-
-SHARED_FROM = ("q3a-adam", "q3b-none", "q3a-sgd", "q3b-batchnorm", "q3x-augmented")
-
-
-def shared_settings(results: Docs) -> list[tuple[str, str]]:
-    """The features, CNN, split and training every Q3 part shares, read from one result so
-    that the appendix's settings table states them once for all the parts they apply to."""
-    doc = next((results[i] for i in SHARED_FROM if i in results), None)
-    return settings_rows(doc)[:4] if doc is not None else []
-
-
-def hashes_table(docs: Docs) -> Table:
-    rows = [[i, d.get("config_hash", ""), (d.get("data") or {}).get("sha256", "")[:16]]
-            for i, d in docs.items()]
-    return Table(["result", "config hash", "archive sha256 (first 16)"], rows,
-                 caption="Configuration hashes of the results and the archive they used.")
 
 
 def scores_table(docs: Docs, caption: str) -> Table:
@@ -229,7 +119,7 @@ def _speed(docs: Docs) -> str:
 
 def _rmsprop_text(docs: Docs) -> str:
     """What torch's default RMSprop did, read from its curves, and the lr-0.001 extra."""
-    d = docs["q3a-rmsprop"]
+    d = docs[Q3A_RMSPROP]
     r = curve_reading(d)
     peak = (f", highest {fmt_loss(r['max_train_loss'])} at epoch {r['max_epoch']}"
             if r["max_epoch"] not in (1, r["epochs"]) else "")
@@ -260,12 +150,12 @@ def fmt_gap(x: float) -> str:
 
 def _norm_effects(docs: Docs) -> str:
     """What each norm changes against no norm, in measured terms."""
-    base = docs.get("q3b-none")
+    base = docs.get(Q3B_NONE)
     if base is None:
         return ""
     b = curve_reading(base)
     parts = []
-    for exp_id in ("q3b-layernorm", "q3b-batchnorm"):
+    for exp_id in (Q3B_LAYERNORM, Q3B_BATCHNORM):
         if exp_id not in docs:
             continue
         d, r = docs[exp_id], curve_reading(docs[exp_id])
@@ -286,7 +176,7 @@ def optimizers_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     docs = present(results, GROUPS["q3a"])
     asked = {i: d for i, d in docs.items() if i != EXTRA}
     answer: list[Block] = [Paragraph(_ranking(asked, "optimizers"))]
-    if "q3a-rmsprop" in docs:
+    if Q3A_RMSPROP in docs:
         answer.append(Paragraph(_rmsprop_text(docs)))
     answer.append(Paragraph(_speed(docs)))
     fig = figures.loss_curves(fig_dir / "q3a_losses.svg", {label_of(d): d for d in docs.values()})
@@ -318,8 +208,8 @@ def norms_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
                     "no norm, LayerNorm and BatchNorm (Adam), mean over seeds, range shaded."),
         scores_table(docs, "Q3(b): accuracy per normalization, mean ± std over seeds.")]
     appendix = _appendix(docs, out, "Q3(b)")
-    if "q3b-batchnorm" in docs:
-        d = docs["q3b-batchnorm"]
+    if Q3B_BATCHNORM in docs:
+        d = docs[Q3B_BATCHNORM]
         path = figures.confusion(fig_dir / "q3b_confusion.svg", d["confusion_matrix"],
                                  d["class_names"], label="test clips, summed over seeds")
         appendix.insert(0, Figure(path, "Adam/BatchNorm: test confusion matrix at the lowest-"

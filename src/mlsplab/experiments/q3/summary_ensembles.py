@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsplab.experiments.ids import Q3_BEYOND_IDS, Q3A_SGD, Q3B_BATCHNORM, Q3X_AUGMENTED
 from mlsplab.experiments.q3 import conclusions as cq
 from mlsplab.experiments.q3 import figures
 from mlsplab.experiments.q3.config import BEYOND_ENSEMBLE_ID, CV_ID, ENSEMBLE_ID
 from mlsplab.experiments.q3.reading import fmt_acc
-from mlsplab.experiments.q3.summary import (
+from mlsplab.experiments.q3.summary_parts import (
     Docs,
     deviations,
     hashes_table,
@@ -33,7 +34,6 @@ PICZAK_RF = ("random forest", 0.727, ("Piczak, \u201cESC: Dataset for environmen
                                       "classification\u201d, ACM MM 2015"))
 HUMAN = ("human", 0.957, "Piczak, ACM MM 2015")
 PUBLISHED = (PICZAK_CNN, PICZAK_RF, HUMAN)
-BEYOND_IDS = ("q3x-augmented", BEYOND_ENSEMBLE_ID, CV_ID)
 
 
 def _pts(entry: dict[str, Any], key: str) -> str:
@@ -175,7 +175,7 @@ def ensemble_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     overview = (f"{METHOD_NAMES[head]} (chosen on validation) {fmt_acc(h)} test, "
                 f"{_pts(h, 'gain_vs_member_chosen_on_val_points')} over the member chosen on "
                 "validation")
-    members = present(results, ("q3a-sgd", "q3b-batchnorm"))
+    members = present(results, (Q3A_SGD, Q3B_BATCHNORM))
     # the table in the body holds the bars' means; the figure adds each seed: appendix
     appendix: list[Block] = [bars_figure, confusion, _per_seed_ensembles(doc)]
     if members:
@@ -276,11 +276,11 @@ def _cv_evidence(doc: dict[str, Any], fig_dir: Path) -> tuple[list[Block], Figur
 
 def beyond_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
     """Beyond Q3: augmentation, ensembles with it, and five-fold cross-validation."""
-    docs = present(results, BEYOND_IDS)
+    docs = present(results, Q3_BEYOND_IDS)
     answer: list[Block] = []
     evidence: list[Block] = []
-    if "q3x-augmented" in docs:
-        aug, base = docs["q3x-augmented"], results.get("q3b-batchnorm")
+    if Q3X_AUGMENTED in docs:
+        aug, base = docs[Q3X_AUGMENTED], results.get(Q3B_BATCHNORM)
         answer.append(Paragraph(_augmented_text(aug, base)))
         curves = {label_of(aug): aug, **({label_of(base): base} if base else {})}
         evidence.append(Figure(figures.loss_curves(fig_dir / "q3x_augmented_losses.svg", curves),
@@ -301,20 +301,20 @@ def beyond_report(results: Docs, out: Path, fig_dir: Path) -> PartReport:
         parts.append(f"five-fold CV {fmt_acc(cv)} (Adam/BatchNorm; Piczak CNN 80.5 %)")
     if BEYOND_ENSEMBLE_ID in docs:
         parts.append(f"ensemble with augmentation {fmt_acc(docs[BEYOND_ENSEMBLE_ID])} test")
-    spec = docs.get("q3x-augmented", {}).get("config", {}).get("augment", {})
+    spec = docs.get(Q3X_AUGMENTED, {}).get("config", {}).get("augment", {})
     protocol = ("test fold k, validation fold k-1 (cyclic), train on the other three; one "
                 "seed; same horizon and selection")
     settings = [*shared_settings(results),
                 ("augmentation", ", ".join(f"{k} {v}" for k, v in spec.items()) or "\u2014"),
                 ("cross-validation", protocol)]
     appendix.append(hashes_table(docs))
-    if "q3x-augmented" in docs:
-        appendix.insert(0, per_seed_table({"q3x-augmented": docs["q3x-augmented"]},
+    if Q3X_AUGMENTED in docs:
+        appendix.insert(0, per_seed_table({Q3X_AUGMENTED: docs[Q3X_AUGMENTED]},
                                           "Augmented Adam/BatchNorm: every seed."))
     # Beyond the assignment: the body keeps the conclusion; the detailed reading, figures and
     # tables are in the appendix.
     return PartReport(answer, [], settings, evidence + appendix, "; ".join(parts),
-                      status_of(docs, BEYOND_IDS), deviations(docs) if docs else [],
+                      status_of(docs, Q3_BEYOND_IDS), deviations(docs) if docs else [],
                       setup=cq.setup_x(docs),
-                      conclusion=cq.conclusion_x(docs, results.get("q3b-batchnorm"),
+                      conclusion=cq.conclusion_x(docs, results.get(Q3B_BATCHNORM),
                                                  PICZAK_CNN[1]))

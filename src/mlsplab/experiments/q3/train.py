@@ -1,24 +1,20 @@
-"""One training of one configuration, seed and split: the unit every Q3 step runs as a Task.
+"""One ESC-10 CNN training: :class:`EscRecipe`, what :func:`mlsplab.training.run_job` needs
+for Q3, and :func:`esc_job`, the job of one configuration, seed and split.
 
-:func:`train_one` is a module-level function of one picklable :class:`TrainJob`, so an executor
-may run it in another process or on another machine. It writes everything it produces under
-``<out>/q3-models/<job.name>/``:
+Everything a training produces lies under ``<out>/q3-models/<job.name>/``:
 
-* while training: ``ckpt.pt`` (weights, optimizer state, RNG, history; ~18 MB) and
-  ``ckpt.pt.best`` (the best weights so far), written by :func:`mlsplab.training.fit`, so a
-  killed training resumes where it stopped;
+* while training: ``checkpoint.pt`` (weights, optimizer state, RNG, history; ~18 MB) and
+  ``checkpoint.pt.best`` (the best weights so far), so a killed training resumes where it
+  stopped (a ``ckpt.pt`` of an earlier version is resumed too);
 * when finished: ``model.pt`` (the lowest-validation-loss weights, the model config and the
-  feature standardisation: what ``mlsplab classify`` needs, ~6 MB) and ``result.json`` (history,
-  posteriors and accuracies at the best and the last epoch). Only then are the two resume
-  checkpoints deleted; a later call finds ``result.json`` with the same config hash and reuses
-  the training.
+  feature standardisation: what ``mlsplab classify`` needs, ~6 MB) and ``result.json``
+  (history, posteriors and accuracies at the best and the last epoch). Only then are the two
+  resume checkpoints deleted; a later call finds ``result.json`` with the same config hash and
+  reuses the training.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from mlsplab.errors import MlsplabError
-from mlsplab.executors import where
-from mlsplab.experiments.common import finished_metrics
+from mlsplab.experiments.q3.batching import augment_batch, batches
 from mlsplab.experiments.q3.config import (
     BATCH_SIZE,
     EVAL_BATCH,
@@ -41,58 +36,149 @@ from mlsplab.experiments.q3.config import (
 )
 from mlsplab.experiments.q3.data import EscData, load_split
 from mlsplab.experiments.q3.deep_config import DeepTraining
+from mlsplab.experiments.q3.deep_train import deep_model_config, deep_steps, deep_train_config
 from mlsplab.features.logmel import LogMelParams
-from mlsplab.io import atomic_write_json, config_hash
 from mlsplab.models.esc_cnn import EscCnn, EscCnnConfig
 from mlsplab.models.esc_deep_cnn import EscDeepCnn, EscDeepCnnConfig
-from mlsplab.runtime import select_device
-from mlsplab.seeding import set_seed
-from mlsplab.training import TrainConfig, fit, make_optimizer, remove_checkpoint, save_torch
-
-log = logging.getLogger(__name__)
+from mlsplab.runtime import Precision, select_device
+from mlsplab.training import (
+    MODEL_FORMAT,
+    Context,
+    Recipe,
+    Steps,
+    TrainConfig,
+    TrainingJob,
+    make_optimizer,
+)
 
 MODEL_FILE = "model.pt"
-RESULT_FILE = "result.json"
-CHECKPOINT_FILE = "ckpt.pt"
-MODEL_FORMAT = "mlsplab-esc-cnn-v1"
+KIND = "esc10-cnn"  # model.pt's kind: the assignment's CNN or the deeper one ("architecture")
+OLD_MODEL_FORMAT = "mlsplab-esc-cnn-v1"  # model.pt of earlier versions, still read
+# the ESC-10 CNNs train in fp32: --precision applies to the IMDB models only (and says so)
+FP32 = Precision("fp32", "the ESC-10 CNNs train in fp32", {"source": "fixed for Q3"})
 
 
 @dataclass(frozen=True)
-class TrainJob:
-    """Everything one training needs; plain picklable values (no tensors, no open files)."""
+class EscRecipe(Recipe):
+    """An ESC-10 CNN on one split: the assignment's (optionally with q3x-augmented's
+    augmentation) or the deeper one (:mod:`.deep_train`); plain picklable values."""
 
-    out: str  # results folder; the model lives in <out>/q3-models/<name>/
     zip_path: str  # the ESC-50 archive
     cache_dir: str  # the feature cache (extracted before the jobs run)
     params: LogMelParams
     feature_key: str  # hash of the front end and the archive
     training: Training | DeepTraining
-    seed: int
     split: Split
-    epochs: int
     batch_size: int = BATCH_SIZE
     eval_batch: int = EVAL_BATCH
-    threads: int = THREADS
-    device: str = "auto"
-    augment: dict[str, int] | None = None  # the spec, when training.augment
+    augment: dict[str, Any] | None = None  # the spec, when training.augment
+    kind: str = KIND
 
     @property
-    def name(self) -> str:
-        """E.g. ``adam-lr0.001-batch-seed0-train123-val4-test5``."""
-        return f"{self.training.key}-seed{self.seed}-{self.split.tag}"
+    def deep(self) -> bool:
+        return isinstance(self.training, DeepTraining)
 
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.out) / MODELS_DIR / self.name
+    def load_data(self, ctx: Context) -> EscData:
+        return load_split(self.zip_path, self.cache_dir, self.split, self.params)
 
-    def identity(self, device: torch.device) -> dict[str, Any]:
-        """What determines the numbers (hashed: a change retrains)."""
-        return {"training": asdict(self.training), "seed": self.seed,
-                "split": asdict(self.split), "epochs": self.epochs,
-                "batch_size": self.batch_size, "eval_batch": self.eval_batch,
-                "threads": self.threads, "device": device.type, "features": self.feature_key,
-                "augment": self.augment if self.training.augment else None,
-                "early_stopping": None}
+    def model_config(self, data: EscData) -> EscCnnConfig | EscDeepCnnConfig:
+        if isinstance(self.training, DeepTraining):
+            return deep_model_config(self.training, data)
+        return EscCnnConfig(n_mels=data.X["train"].shape[2], n_frames=data.X["train"].shape[3],
+                            n_classes=len(data.class_names), norm=self.training.norm)
+
+    def build_model(self, ctx: Context) -> torch.nn.Module:
+        config = self.model_config(ctx.data)
+        model = EscDeepCnn(config) if self.deep else EscCnn(config)  # type: ignore[arg-type]
+        return model.to(ctx.device)
+
+    def steps(self, ctx: Context, model: torch.nn.Module) -> Steps:
+        data, device, seed = ctx.data, ctx.device, ctx.job.seed
+        X_val, y_val = data.X["val"].to(device), data.y["val"].to(device)
+
+        def evaluate(m: torch.nn.Module) -> dict[str, float]:  # the clips as they are
+            logits = predict_logits(m, X_val, self.eval_batch)
+            return {"loss": float(F.cross_entropy(logits, y_val)),
+                    "accuracy": float((logits.argmax(1) == y_val).float().mean())}
+
+        if isinstance(self.training, DeepTraining):
+            steps = deep_steps(self.training, data, device, seed=seed,
+                               epochs=ctx.job.train.epochs, batch_size=self.batch_size,
+                               augment=self.augment)
+            steps.evaluate = evaluate
+            return steps
+        X, y = data.X["train"].to(device), data.y["train"].to(device)
+        augment = self.augment if self.training.augment else None
+
+        def train_step(m: torch.nn.Module, idx: np.ndarray) -> tuple[torch.Tensor, int]:
+            x = X[torch.from_numpy(idx).to(device)]  # (B, 1, F, T)
+            if augment:  # randomness a pure function of (seed, batch), so a resume repeats it
+                x = augment_batch(x, np.random.default_rng([seed, *idx.tolist()]), augment)
+            logits = m(x)  # (B, n_classes)
+            return F.cross_entropy(logits, y[torch.from_numpy(idx).to(device)],
+                                   reduction="sum"), len(idx)
+
+        return Steps(lambda epoch: batches(len(X), seed, epoch, self.batch_size), train_step,
+                     evaluate)
+
+    def measure(self, ctx: Context, model: torch.nn.Module, weights: str) -> dict[str, Any]:
+        """Validation and test loss, accuracy, posteriors and the test confusion matrix;
+        the last epoch's under names ending in ``_last``."""
+        suffix = "_last" if weights == "last" else ""
+        return _evaluate(model, ctx.data, ctx.device, self.eval_batch, suffix)
+
+    def record(self, ctx: Context, model: torch.nn.Module, result: Any) -> dict[str, Any]:
+        data = ctx.data
+        return {"training": self.training.key, **asdict(self.training),
+                "split": self.split.tag, "optimizer_settings": optimizer_settings(ctx.job.train),
+                "val_labels": data.y["val"].tolist(), "test_labels": data.y["test"].tolist(),
+                "test_files": data.filenames["test"], "class_names": data.class_names,
+                "split_sizes": {k: int(v.shape[0]) for k, v in data.y.items()}}
+
+    def model_file(self, ctx: Context) -> dict[str, Any]:
+        data = ctx.data
+        return {"model_config": asdict(self.model_config(data)),
+                "architecture": "deep" if self.deep else "cnn",
+                "class_names": data.class_names, "feature_params": asdict(self.params),
+                "mean": torch.from_numpy(data.mean), "std": torch.from_numpy(data.std),
+                "training": self.training.key, "split": self.split.tag}
+
+
+def train_config(training: Training | DeepTraining, epochs: int) -> TrainConfig:
+    """The trainer's settings of ``training``: a fixed horizon, no early stopping."""
+    if isinstance(training, DeepTraining):
+        return deep_train_config(training, epochs)
+    return TrainConfig(epochs=epochs, optimizer=training.optimizer, lr=training.lr,
+                       momentum=MOMENTUM, early_stop_patience=None)
+
+
+def esc_job(*, out: str | Path, zip_path: str | Path, params: LogMelParams, feature_key: str,
+            training: Training | DeepTraining, seed: int, split: Split, epochs: int,
+            batch_size: int = BATCH_SIZE, eval_batch: int = EVAL_BATCH, threads: int = THREADS,
+            device: str = "auto", augment: dict[str, Any] | None = None,
+            cache_dir: str | Path | None = None) -> TrainingJob:
+    """The job of one configuration, seed and split, in ``<out>/q3-models/<name>/``.
+
+    ``name`` is e.g. ``adam-lr0.001-batch-seed0-train123-val4-test5``; ``device`` is decided
+    here (``auto``: CUDA when there is one) and keys the result with everything else that
+    determines the numbers.
+    """
+    used = select_device(device)
+    augment = dict(augment) if training.augment and augment else None
+    name = f"{training.key}-seed{seed}-{split.tag}"
+    run_dir = Path(out) / MODELS_DIR / name
+    identity = {"training": asdict(training), "seed": seed, "split": asdict(split),
+                "epochs": epochs, "batch_size": batch_size, "eval_batch": eval_batch,
+                "threads": threads, "device": used.type, "features": feature_key,
+                "augment": augment, "early_stopping": None}
+    recipe = EscRecipe(zip_path=str(zip_path),
+                       cache_dir=str(cache_dir if cache_dir is not None
+                                     else Path(out) / "cache"),
+                       params=params, feature_key=feature_key, training=training, split=split,
+                       batch_size=batch_size, eval_batch=eval_batch, augment=augment)
+    return TrainingJob(name=name, run_dir=str(run_dir), identity=identity, seed=seed,
+                       train=train_config(training, epochs), device=str(used), precision=FP32,
+                       recipe=recipe, model_path=str(run_dir / MODEL_FILE), threads=threads)
 
 
 def optimizer_settings(config: TrainConfig) -> dict[str, Any]:
@@ -100,34 +186,6 @@ def optimizer_settings(config: TrainConfig) -> dict[str, Any]:
     opt = make_optimizer(config, [torch.nn.Parameter(torch.zeros(1))])
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in opt.defaults.items()
             if isinstance(v, (int, float, bool, tuple)) or v is None}
-
-
-def batches(n: int, seed: int, epoch: int, batch_size: int = BATCH_SIZE) -> list[np.ndarray]:
-    """Shuffled mini-batches of indices, a pure function of (seed, epoch)."""
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
-
-
-def augment_batch(x: torch.Tensor, rng: np.random.Generator, spec: dict[str, int]
-                  ) -> torch.Tensor:
-    """Random time shift + SpecAugment-style masks on standardised log-mels (B, 1, F, T).
-
-    Masked cells are set to 0, the training mean after standardisation.
-    """
-    x = x.clone()
-    B, _, n_mels, n_frames = x.shape
-    for i in range(B):
-        shift = int(rng.integers(-spec["max_shift_frames"], spec["max_shift_frames"] + 1))
-        x[i] = torch.roll(x[i], shift, dims=-1)  # (1, F, T), circular along time
-        for _ in range(spec["freq_masks"]):
-            w = int(rng.integers(0, spec["freq_mask_width"] + 1))
-            f0 = int(rng.integers(0, n_mels - w + 1))
-            x[i, :, f0:f0 + w, :] = 0.0  # mel bands f0 .. f0 + w - 1
-        for _ in range(spec["time_masks"]):
-            w = int(rng.integers(0, spec["time_mask_width"] + 1))
-            t0 = int(rng.integers(0, n_frames - w + 1))
-            x[i, :, :, t0:t0 + w] = 0.0  # frames t0 .. t0 + w - 1
-    return x
 
 
 def predict_logits(model: torch.nn.Module, X: torch.Tensor, eval_batch: int) -> torch.Tensor:
@@ -160,158 +218,6 @@ def _evaluate(model: torch.nn.Module, data: EscData, device: torch.device, eval_
     return out
 
 
-def _reuse(job: TrainJob, identity: dict[str, Any]) -> dict[str, Any] | None:
-    """The finished result of this very job, if ``result.json`` and ``model.pt`` exist."""
-    if not (job.run_dir / MODEL_FILE).exists():
-        return None
-    done = finished_metrics(job.run_dir, identity, filename=RESULT_FILE)
-    if done is None:
-        return None
-    remove_checkpoint(job.run_dir / CHECKPOINT_FILE)  # a kill may have come between the writes
-    log.info("reusing trained model %s", job.run_dir)
-    return {**done, "reused": True}  # marked for this call's timing only, not in the file
-
-
-def _save_model(job: TrainJob, data: EscData, recipe: Recipe, state: dict[str, torch.Tensor],
-                best_epoch: int) -> Path:
-    """Write ``model.pt`` atomically and check that it loads back with ``weights_only=True``."""
-    path = job.run_dir / MODEL_FILE
-    save_torch(path, {
-        "format": MODEL_FORMAT, "model_config": asdict(recipe.model_config),
-        "architecture": recipe.architecture,
-        "state": {k: v.detach().cpu() for k, v in state.items()},
-        "class_names": data.class_names, "feature_params": asdict(job.params),
-        "mean": torch.from_numpy(data.mean), "std": torch.from_numpy(data.std),
-        "training": job.training.key, "seed": job.seed, "split": job.split.tag,
-        "best_epoch": best_epoch})
-    loaded = torch.load(path, map_location="cpu", weights_only=True)
-    if set(loaded["state"]) != set(state):
-        raise MlsplabError(f"{path}: the saved weights do not read back; delete "
-                           f"{job.run_dir} and run the same command again")
-    return path
-
-
-def train_one(job: TrainJob) -> dict[str, Any]:
-    """Train (or resume, or reuse) one CNN; evaluate it at its best and its last epoch.
-
-    Parameters
-    ----------
-    job : TrainJob
-
-    Returns
-    -------
-    dict
-        The content of ``result.json``: ``history`` (one row per epoch), ``best_epoch``,
-        ``val_*``/``test_*`` accuracy, loss and posteriors at the lowest-validation-loss epoch
-        and, with suffix ``_last``, at the last epoch; ``confusion_matrix`` (test),
-        ``val_labels``/``test_labels``/``test_files``, ``optimizer_settings``, ``host``,
-        ``device``, ``train_seconds``, ``disk`` (bytes kept and resume checkpoints deleted).
-    """
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(job.threads)
-    try:
-        return _train(job)
-    finally:
-        torch.set_num_threads(previous_threads)
-
-
-@dataclass
-class Recipe:
-    """What differs between the models trained by :func:`train_one`: the model, its config
-    (saved in ``model.pt``), the trainer's settings, the step and the batches."""
-
-    model: torch.nn.Module
-    model_config: Any  # a dataclass: EscCnnConfig or EscDeepCnnConfig
-    architecture: str  # "cnn" (the assignment's) or "deep" (EscDeepCnn)
-    train: TrainConfig
-    train_step: Callable[[torch.nn.Module, Any], tuple[torch.Tensor, int]]
-    train_batches: Callable[[int], list[Any]]
-    lr_schedule: Callable[[int, int, int], float] | None = None
-
-
-def _assignment_recipe(job: TrainJob, data: EscData, device: torch.device) -> Recipe:
-    """The assignment's CNN (optionally with q3x-augmented's augmentation)."""
-    training = job.training
-    assert isinstance(training, Training)
-    model_config = EscCnnConfig(n_mels=data.X["train"].shape[2],
-                                n_frames=data.X["train"].shape[3],
-                                n_classes=len(data.class_names), norm=training.norm)
-    set_seed(job.seed)  # the one seeding of this training: initialisation; batches use job.seed
-    model = EscCnn(model_config).to(device)
-    X, y = data.X["train"].to(device), data.y["train"].to(device)
-    augment = job.augment if training.augment else None
-
-    def train_step(m: torch.nn.Module, idx: np.ndarray) -> tuple[torch.Tensor, int]:
-        x = X[torch.from_numpy(idx).to(device)]  # (B, 1, F, T)
-        if augment:  # randomness a pure function of (seed, batch), so a resume repeats it
-            x = augment_batch(x, np.random.default_rng([job.seed, *idx.tolist()]), augment)
-        logits = m(x)  # (B, n_classes)
-        return F.cross_entropy(logits, y[torch.from_numpy(idx).to(device)],
-                               reduction="sum"), len(idx)
-
-    train = TrainConfig(epochs=job.epochs, optimizer=training.optimizer, lr=training.lr,
-                        momentum=MOMENTUM, early_stop_patience=None)
-    return Recipe(model, model_config, "cnn", train, train_step,
-                  lambda epoch: batches(len(X), job.seed, epoch, job.batch_size))
-
-
-def _recipe(job: TrainJob, data: EscData, device: torch.device) -> Recipe:
-    if isinstance(job.training, Training):
-        return _assignment_recipe(job, data, device)
-    from mlsplab.experiments.q3.deep_train import deep_recipe  # imports this module
-
-    return deep_recipe(job, data, device)
-
-
-def _train(job: TrainJob) -> dict[str, Any]:
-    device = select_device(job.device)
-    identity = job.identity(device)
-    if (done := _reuse(job, identity)) is not None:
-        return done
-    t0 = time.perf_counter()
-    data = load_split(job.zip_path, job.cache_dir, job.split, job.params)
-    recipe = _recipe(job, data, device)
-    model = recipe.model
-    X_val, y_val = data.X["val"].to(device), data.y["val"].to(device)
-
-    def evaluate(m: torch.nn.Module) -> dict[str, float]:  # no augmentation: the clips as they are
-        logits = predict_logits(m, X_val, job.eval_batch)
-        return {"loss": float(F.cross_entropy(logits, y_val)),
-                "accuracy": float((logits.argmax(1) == y_val).float().mean())}
-
-    job.run_dir.mkdir(parents=True, exist_ok=True)
-    result = fit(model, config=recipe.train, train_batches=recipe.train_batches,
-                 train_step=recipe.train_step, evaluate=evaluate,
-                 checkpoint_path=job.run_dir / CHECKPOINT_FILE, run_config=identity,
-                 seed=job.seed, progress=False, desc=job.name, lr_schedule=recipe.lr_schedule)
-    out: dict[str, Any] = {
-        "config": identity, "config_hash": config_hash(identity), "name": job.name,
-        "training": job.training.key, **asdict(job.training), "seed": job.seed,
-        "split": job.split.tag, "optimizer_settings": optimizer_settings(recipe.train),
-        "history": result.history, "epochs_completed": len(result.history),
-        "best_epoch": result.best_epoch,
-        "n_parameters": sum(p.numel() for p in model.parameters())}
-    out.update(_evaluate(model, data, device, job.eval_batch, "_last"))  # last epoch's weights
-    model.load_state_dict(result.best_state)
-    out.update(_evaluate(model, data, device, job.eval_batch, ""))  # lowest validation loss
-    out.update({"val_labels": data.y["val"].tolist(), "test_labels": data.y["test"].tolist(),
-                "test_files": data.filenames["test"], "class_names": data.class_names,
-                "split_sizes": {k: int(v.shape[0]) for k, v in data.y.items()},
-                "train_seconds": sum(r["seconds"] for r in result.history),
-                "wall_seconds": time.perf_counter() - t0, "host": where(),
-                "device": str(device), "threads": torch.get_num_threads()})
-    model_path = _save_model(job, data, recipe, result.best_state, result.best_epoch)
-    removable = [job.run_dir / n for n in (CHECKPOINT_FILE, CHECKPOINT_FILE + ".best")]
-    out["disk"] = {"model_bytes": model_path.stat().st_size,
-                   "resume_checkpoint_bytes_deleted": sum(p.stat().st_size for p in removable
-                                                          if p.exists())}
-    atomic_write_json(job.run_dir / RESULT_FILE, out)
-    remove_checkpoint(job.run_dir / CHECKPOINT_FILE)  # only now: weights and results are on disk
-    log.info("%s: best epoch %d, test accuracy %.4f (last epoch %.4f)", job.name,
-             out["best_epoch"], out["test_accuracy"], out["test_accuracy_last"])
-    return out
-
-
 def load_model(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """A finished model from its ``model.pt`` (``weights_only=True``), in eval mode.
 
@@ -335,14 +241,18 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     except Exception as e:  # torch raises many types for corrupt files
         raise MlsplabError(f"{path}: not a readable model file ({type(e).__name__}); delete its "
                            "folder and train it again") from e
-    if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
+    # this version's model.pt (the one format of every question, "kind" esc10-cnn), or the
+    # ESC-10 format of earlier versions (weights under "state")
+    if not isinstance(blob, dict) or (blob.get("format"), blob.get("kind")) not in (
+            (MODEL_FORMAT, KIND), (OLD_MODEL_FORMAT, None)):
         raise MlsplabError(f"{path}: not an mlsplab ESC-10 model file (format tag missing)")
+    weights = blob["state_dict"] if "state_dict" in blob else blob["state"]
     model: torch.nn.Module
     if blob.get("architecture", "cnn") == "deep":
         config = dict(blob["model_config"])
         model = EscDeepCnn(EscDeepCnnConfig(**{**config, "channels": tuple(config["channels"])}))
     else:
         model = EscCnn(EscCnnConfig(**blob["model_config"]))
-    model.load_state_dict(blob["state"])
+    model.load_state_dict(weights)
     model.eval()
-    return model, {k: v for k, v in blob.items() if k not in ("state", "model_config")}
+    return model, {k: v for k, v in blob.items() if k not in ("state", "state_dict", "model_config")}

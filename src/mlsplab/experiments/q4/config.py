@@ -10,12 +10,13 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlsplab.errors import MlsplabError
+from mlsplab.experiments.ids import Q4_CONV_DENSE
 from mlsplab.experiments.options import build_config, config_from_record
 
 if TYPE_CHECKING:
     from mlsplab.experiments.options import RunOptions
 
-EXPERIMENT_ID = "q4-conv-dense"
+EXPERIMENT_ID = Q4_CONV_DENSE
 COMMAND = "mlsplab convdense"
 TIMING_REPEATS = 10  # best of 10 single-threaded forward passes, batch 1
 MAX_DENSE_MIB = 512  # dense layers with more fp32 weight are counted, not built
