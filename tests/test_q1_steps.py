@@ -71,6 +71,17 @@ def test_estimate_is_positive_and_scales_with_epochs_and_seeds(data_dir):
         estimate.estimate_seconds(RunOptions(data_dir=data_dir), model="cnn")
 
 
+def test_steps_cost_a_fixed_part_per_batch_and_a_part_per_position():
+    # 100 reviews in batches of 32: 4 batches (the last one short); 2,000 tokens in all, so
+    # 62.5 positions per batch on average
+    assert estimate.steps_seconds(100, 2000, 32, fixed=0.5, per_position=0.01) == pytest.approx(
+        4 * 0.5 + 0.01 * 2000 / 32)
+    # a cost per position only: the same whether the tokens come in few long or many short
+    # reviews
+    assert estimate.steps_seconds(10, 3200, 32, 0.0, 0.01) == pytest.approx(
+        estimate.steps_seconds(320, 3200, 32, 0.0, 0.01))
+
+
 def test_registry_holds_the_q1_runners_and_configs():
     from mlsplab.experiments import entrypoints
     from mlsplab.experiments.registry import STEPS
