@@ -102,17 +102,20 @@ def replay_text(results: Docs) -> str | None:
 
 def ensemble_text(ens: dict[str, Any]) -> str:
     """The headline ensemble against the best single member, in one or two sentences."""
-    full = ens["ensembles"]["all"]
-    best = ens["best_single"]
-    d = full["test_accuracy"] - ens["single"][best]["test_accuracy"]
-    weights = ", ".join(f"{SHORT.get(m, m)} {w:.2f}" for m, w in zip(full["members"],
-                                                                       full["weights"]))
+    full, best, d = _full_against_best(ens)
     return (f"Combining the {count(len(full['members']), 'member')} with posteriors, "
             f"{METHOD[full['method']]} (chosen by out-of-fold validation accuracy, weights "
-            f"{weights}) reached {ph.pct(full['test_accuracy'])}: {ph.pts(d)} against "
+            f"{_weights(full)}) reached {ph.pct(full['test_accuracy'])}: {ph.pts(d)} against "
             f"{_name(best)}, the member with the best validation accuracy; by McNemar's test "
             f"the ensemble is {_verdict(d, full['mcnemar_vs_best_single'])} it "
             f"(p = {full['mcnemar_vs_best_single']['p_value']:.2g}).")
+
+
+def _full_against_best(ens: dict[str, Any]) -> tuple[dict[str, Any], str, float]:
+    """The ensemble of all members, the best single member on validation, and the ensemble's
+    test accuracy minus that member's."""
+    full, best = ens["ensembles"]["all"], ens["best_single"]
+    return full, best, full["test_accuracy"] - ens["single"][best]["test_accuracy"]
 
 
 def networks_text(ens: dict[str, Any]) -> str:
@@ -166,8 +169,7 @@ def conclusion(ens: dict[str, Any]) -> str:
 def body_conclusion(ens: dict[str, Any]) -> str:
     """The body's conclusion: why an ensemble can gain, whether this one did, and what the
     networks add (the longer reading is :func:`conclusion`, in the appendix)."""
-    full, best = ens["ensembles"]["all"], ens["best_single"]
-    d = full["test_accuracy"] - ens["single"][best]["test_accuracy"]
+    full, best, d = _full_against_best(ens)
     mc = full["mcnemar_vs_best_single"]
     resolved = {"better than": "a gain this test set resolves",
                 "worse than": "a loss this test set resolves",
@@ -178,10 +180,14 @@ def body_conclusion(ens: dict[str, Any]) -> str:
             f"p = {mc['p_value']:.2g}), {resolved[_verdict(d, mc)]}. {networks_text(ens)}")
 
 
-def _weights_text(e: dict[str, Any]) -> str:
-    if e["method"] == "average":
-        return "equal"
+def _weights(e: dict[str, Any]) -> str:
+    """An ensemble's weights by member, e.g. "LSTM-attention 0.51, NBSVM 0.49"."""
     return ", ".join(f"{SHORT.get(m, m)} {w:.2f}" for m, w in zip(e["members"], e["weights"]))
+
+
+def _weights_text(e: dict[str, Any]) -> str:
+    """The table's weights cell: "equal" for averaging."""
+    return "equal" if e["method"] == "average" else _weights(e)
 
 
 def ensemble_table(ens: dict[str, Any], docs: Docs, *, full: bool = True) -> Table:
