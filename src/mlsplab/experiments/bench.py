@@ -1,10 +1,11 @@
 """``mlsplab bench sentiment``: training-step speed of the Q1 models, ours vs a naive baseline.
 
 Naive: fp32, random batches of 32 with every review padded or cut to 256 tokens, the model run
-over all 256 positions (padding computed like words). Ours: length-bucketed batches
+over all 256 positions (padding computed like words), dropout masks drawn by ``torch.nn``
+(``bernoulli_``). Ours: length-bucketed batches
 (:func:`mlsplab.data.batching.bucket_batches`, reviews up to 400 tokens), padding masked, the
 precision a training run uses (:func:`mlsplab.runtime.resolve_precision`), the dense oneDNN
-LSTM on the CPU (packed on CUDA).
+LSTM on the CPU (packed on CUDA), dropout masks from :mod:`mlsplab.models.dropout`.
 
 Both run full training steps (forward, backward, Adam) of the same models on the real review
 lengths (word ids are random: speed does not depend on which words). Reported per model:
@@ -70,6 +71,20 @@ def _flops(model: nn.Module, name: str, lengths: np.ndarray, T: int, executed: b
     # attention: scores and weighted sum, 2 x 2 x keys x d_model per query
     keys = np.full(len(lengths), T) if executed else np.asarray(lengths)
     return 3 * float((per_row * (fixed + 4 * keys * c.d_model)).sum())
+
+
+def _with_torch_dropout(model: nn.Module) -> nn.Module:
+    """``model`` with ``torch.nn``'s dropout, as a naive implementation would have it."""
+    from mlsplab.models.dropout import Dropout
+    from mlsplab.models.stacked_lstm import StackedLSTM
+
+    for module in list(model.modules()):
+        if isinstance(module, StackedLSTM):
+            module.__class__ = nn.LSTM  # same parameters; dropout between layers inside torch
+        for name, child in module.named_children():
+            if isinstance(child, Dropout):
+                setattr(module, name, nn.Dropout(child.p))
+    return model
 
 
 def _make_step(model: nn.Module, device: torch.device, precision: Precision, naive: bool):
@@ -141,8 +156,10 @@ def bench_sentiment(*, data_dir=None, n_batches: int = 8, device: str = "auto",
         steps, secs = {}, {"naive": 0.0, "ours": 0.0}
         for mode, (_, p) in modes.items():
             torch.manual_seed(seed)
-            steps[mode] = _make_step(build_model(name, model_sizes(name), emb, dev).train(),
-                                     dev, p, naive=mode == "naive")
+            model = build_model(name, model_sizes(name), emb, dev).train()
+            if mode == "naive":
+                model = _with_torch_dropout(model)
+            steps[mode] = _make_step(model, dev, p, naive=mode == "naive")
         for i in range(len(ours_batches)):  # batch 0 of each is the warm-up, not timed
             for mode, (batches, _) in modes.items():
                 dt = steps[mode](batches[i])

@@ -7,6 +7,10 @@ them; pooling then masks the padded steps (``pooling.py``; :class:`AttentionPool
 oneDNN-backed ``nn.LSTM`` run on length-bucketed batches, where padding is a few percent of
 the work. ``packed=True`` instead feeds a ``PackedSequence`` (no padded step is computed at
 all; the natural choice for cuDNN on a GPU). Both give the same outputs; tests check it.
+
+Dropout (on the embeddings, between the LSTM layers, before the classifier) draws its masks with
+:mod:`mlsplab.models.dropout` on the CPU; :class:`~mlsplab.models.stacked_lstm.StackedLSTM`
+applies it between the layers.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from mlsplab.models.dropout import Dropout
 from mlsplab.models.pooling import length_mask, masked_mean
+from mlsplab.models.stacked_lstm import StackedLSTM
 
 POOLINGS = ("mean", "attention")
 
@@ -71,10 +77,10 @@ class LSTMClassifier(nn.Module):
         assert embeddings.shape[1] == config.embed_dim, (embeddings.shape, config.embed_dim)
         self.config = config
         self.register_buffer("embeddings", embeddings.float(), persistent=False)
-        self.drop = nn.Dropout(config.dropout)
-        between = config.dropout if config.num_layers > 1 else 0.0  # nn.LSTM's inter-layer
-        self.lstm = nn.LSTM(config.embed_dim, config.hidden_dim, num_layers=config.num_layers,
-                            batch_first=True, dropout=between)
+        self.drop = Dropout(config.dropout)  # masks drawn fast on the CPU: models/dropout.py
+        between = config.dropout if config.num_layers > 1 else 0.0  # between the LSTM layers
+        self.lstm = StackedLSTM(config.embed_dim, config.hidden_dim,
+                                num_layers=config.num_layers, batch_first=True, dropout=between)
         self.attention = (AttentionPooling(config.hidden_dim, config.attention_dim)
                           if config.pooling == "attention" else None)
         self.head = nn.Linear(config.hidden_dim, 1)

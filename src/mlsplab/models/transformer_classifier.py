@@ -16,10 +16,11 @@ Dropout sits where the original Transformer puts it (Vaswani et al. 2017, sec. 5
 of the word and position vectors and on the output of each sub-layer before its residual add
 (and here before the classifier). ``nn.TransformerEncoderLayer`` adds two more by default, on
 the attention weights and inside the feed-forward block; both are off by default here: on the
-CPU a dropout mask costs one random number per element (~3 ns each), and these two are the
-largest tensors of the layer (B x heads x T x T and B x T x 1024); attention-weight dropout also
-keeps PyTorch off its fused (flash) CPU attention kernel. Measured on a training step of
-32 x 230 tokens in bf16: 371 ms with all four dropouts, 248 ms with none.
+CPU a dropout mask costs a random draw per element, and these two are the largest tensors of
+the layer (B x heads x T x T and B x T x 1024); attention-weight dropout also keeps PyTorch off
+its fused (flash) CPU attention kernel. Measured on a training step of 32 x 230 tokens in bf16:
+371 ms with all four dropouts, 248 ms with none (``nn.Dropout``'s masks). The dropouts that
+remain draw their masks with :mod:`mlsplab.models.dropout` on the CPU.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from mlsplab.models.dropout import Dropout
 from mlsplab.models.pooling import length_mask, masked_mean
 
 
@@ -103,8 +105,11 @@ class TransformerClassifier(nn.Module):
             norm_first=config.norm_first)
         # the layer's constructor gives all four of its dropouts one rate; set the two extras
         self.encoder.self_attn.dropout = config.attention_dropout
-        self.encoder.dropout = nn.Dropout(config.ff_dropout) if config.ff_dropout else nn.Identity()
-        self.drop = nn.Dropout(config.dropout)
+        self.encoder.dropout = Dropout(config.ff_dropout) if config.ff_dropout else nn.Identity()
+        # the sub-layers' output dropouts, with masks drawn fast on the CPU (models/dropout.py)
+        self.encoder.dropout1 = Dropout(config.dropout)
+        self.encoder.dropout2 = Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, 1)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
