@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from synth_data import write_imdb_zip
+from torch import nn
 
 from mlsplab.errors import MlsplabError
-from mlsplab.experiments.bench import MODELS, bench_sentiment, format_table
+from mlsplab.experiments.bench import MODELS, _with_torch_dropout, bench_sentiment, format_table
+from mlsplab.experiments.q1.config import model_sizes
+from mlsplab.experiments.q1.train import build_model
+from mlsplab.models.dropout import Dropout
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -28,3 +33,18 @@ def test_bench_rows_fractions_and_table(tmp_path):
     assert sum(line.endswith("x") for line in table.splitlines()) == len(MODELS)  # speedups
     with pytest.raises(MlsplabError, match="--batches 0"):
         bench_sentiment(data_dir=tmp_path, n_batches=0)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_naive_baseline_uses_torch_dropout_with_the_same_weights(name):
+    torch.manual_seed(0)
+    model = build_model(name, model_sizes(name), torch.randn(30, 100), torch.device("cpu"))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rates = sorted(m.p for m in model.modules() if isinstance(m, nn.Dropout))
+    naive = _with_torch_dropout(model)
+    assert not any(isinstance(m, Dropout) for m in naive.modules())
+    assert sorted(m.p for m in naive.modules() if isinstance(m, nn.Dropout)) == rates
+    if name.startswith("lstm"):
+        assert type(naive.lstm) is nn.LSTM and naive.lstm.dropout == 0.3
+    after = naive.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)

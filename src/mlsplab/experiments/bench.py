@@ -208,6 +208,9 @@ def format_table(result: dict[str, Any]) -> str:
              f"({result['precision_reason']}); {count(result['threads'], 'thread')}; "
              f"{result['n_batches_timed']} timed batches per mode; a whole bucketed epoch pads "
              f"{100 * result['epoch_padding_fraction']:.1f} %"),
+             (f"naive: fp32, every review padded or cut to {result['naive_len']} tokens, "
+              f"torch.nn's dropout; ours: length-bucketed batches of reviews up to "
+              f"{result['ours_max_tokens']} tokens, padding masked, mlsplab's dropout masks"),
              (f"{'model':<15}{'mode':<7}{'ms/batch':>10}{'real tok/s':>12}{'pad %':>7}"
              f"{'useful %peak':>14}{'exec %peak':>12}{'speedup':>9}")]
     for r in result["rows"]:
