@@ -82,7 +82,8 @@ def provenance_blocks(results: Results) -> list[Block]:
 
 # what a rerun promises; the README says the same
 REPRODUCIBILITY = (
-    "Reproducibility: on the same machine, the same seed gives the same numbers, whether the "
+    "Reproducibility: on the same machine and with the same code (commit), the same seed "
+    "gives the same numbers, whether the "
     "run is interrupted and resumed or not, and whichever executor runs the trainings. On "
     "another CPU the floating-point operations are ordered and rounded differently (other "
     "vector instructions, bf16 or fp32, thread counts), so the numbers differ, and should "
